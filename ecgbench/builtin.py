@@ -1,0 +1,122 @@
+"""The built-in plugin: the four tasks and the three datasets, registered like any plugin's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ecgbench.hookspecs import hookimpl
+from ecgbench.specs import DatasetSpec, MetricSpec, TaskSpec
+
+
+def _interval_metrics() -> tuple[MetricSpec, ...]:
+    metrics = []
+    for name, unit in (("pr", "ms"), ("qrs", "ms"), ("qt", "ms"), ("qtc", "ms"), ("hr", "bpm")):
+        metrics += [
+            MetricSpec(name=f"{name}_mae", higher_is_better=False, unit=unit, description=f"mean absolute error of {name.upper()}"),
+            MetricSpec(name=f"{name}_pearson_r", higher_is_better=True, description=f"Pearson r of {name.upper()} with the reference"),
+            MetricSpec(name=f"{name}_bias", higher_is_better=False, unit=unit, description="Bland–Altman mean difference (measured − reference); smaller |bias| is better"),
+        ]
+    metrics += [
+        MetricSpec(name="avb1_auroc", higher_is_better=True, description="AUROC of PR for first-degree AV block"),
+        MetricSpec(name="lqt_auroc", higher_is_better=True, description="AUROC of QTc for long QT"),
+        MetricSpec(name="abstain_rate", higher_is_better=False, description="share of records a measurer declined (NaN)"),
+    ]
+    return tuple(metrics)
+
+
+TASKS = (
+    TaskSpec(
+        name="generate",
+        summary="synthetic 12-lead ECG, label-conditioned, scored against held-out real records",
+        version=1,
+        contract="ecgbench.contracts.generate",
+        runner="ecgbench.tasks.generate:run",
+        config="ecgbench.tasks.generate:GenerateTaskConfig",
+        main_metric="mmd",
+        metrics=(
+            MetricSpec(name="mmd", higher_is_better=False, description="unbiased MMD² on z-scored waveforms (Gaussian kernel)"),
+            MetricSpec(name="dtw", higher_is_better=False, unit="mV", description="DTW of label-matched pairs, per lead, 10% Sakoe–Chiba band"),
+            MetricSpec(name="wasserstein", higher_is_better=False, unit="mV", description="W1 of pooled amplitude distributions per lead"),
+            MetricSpec(name="wasserstein_waveform", higher_is_better=False, description="EMD between the two sets of z-scored waveforms"),
+            MetricSpec(name="spectral_similarity", higher_is_better=True, description="1 − Jensen–Shannon divergence of mean Welch PSDs per lead"),
+            MetricSpec(name="tstr_macro_auroc", higher_is_better=True, description="train on generated, test on real: macro AUROC"),
+            MetricSpec(name="nfe", higher_is_better=False, description="network function evaluations per record"),
+            MetricSpec(name="seconds_per_record", higher_is_better=False, unit="s", description="sampling wall time per generated record"),
+        ),
+    ),
+    TaskSpec(
+        name="classify-71-labels",
+        summary="multi-label classification of the 71 PTB-XL SCP statements",
+        version=1,
+        contract="ecgbench.contracts.classify",
+        runner="ecgbench.tasks.classify:run",
+        config="ecgbench.tasks.classify:ClassifyTaskConfig",
+        main_metric="macro_auroc",
+        metrics=(
+            MetricSpec(name="macro_auroc", higher_is_better=True, description="dataset-level macro AUROC over labels with both classes"),
+            MetricSpec(name="fmax", higher_is_better=True, description="sample-centric F at the threshold chosen on validation"),
+        ),
+    ),
+    TaskSpec(
+        name="measure-intervals",
+        summary="PR, QRS, QT, QTc and heart rate per record against reference measurements",
+        version=1,
+        contract="ecgbench.contracts.intervals",
+        runner="ecgbench.tasks.intervals:run",
+        config="ecgbench.tasks.intervals:IntervalsTaskConfig",
+        main_metric="qt_mae",
+        metrics=_interval_metrics(),
+    ),
+    TaskSpec(
+        name="interpret-image",
+        summary="answer questions about printed 12-lead ECG images",
+        version=1,
+        contract="ecgbench.contracts.image",
+        runner="ecgbench.tasks.image:run",
+        config="ecgbench.tasks.image:ImageTaskConfig",
+        main_metric="accuracy",
+        metrics=(
+            MetricSpec(name="accuracy", higher_is_better=True, description="exact match of the parsed answer"),
+            MetricSpec(name="label_f1", higher_is_better=True, description="micro F1 of SCP codes parsed from free-text answers"),
+            MetricSpec(name="unparseable_rate", higher_is_better=False, description="answers the parser could not read (counted wrong)"),
+        ),
+    ),
+)
+
+DATASETS = (
+    DatasetSpec(
+        name="phantom",
+        summary="embedded simulated 12-lead cohort with exact ground truth (default; no download)",
+        factory="ecgbench.data.phantom:load_phantom",
+        config="ecgbench.data.phantom:PhantomConfig",
+    ),
+    DatasetSpec(
+        name="ptbxl",
+        aliases=("ptb-xl",),
+        summary="a local copy of PTB-XL v1.0.3, 100 or 500 Hz, 71 SCP statements",
+        factory="ecgbench.data.ptbxl:load_ptbxl",
+        config="ecgbench.data.ptbxl:PTBXLConfig",
+        needs_path=True,
+        citation="Wagner et al., PTB-XL, a large publicly available electrocardiography dataset. Sci Data 7, 154 (2020)",
+        license="CC-BY-4.0",
+    ),
+    DatasetSpec(
+        name="wfdb-dir",
+        summary="any folder of WFDB records, with wave annotations where present",
+        factory="ecgbench.data.wfdb_dir:load_wfdb_dir",
+        config="ecgbench.data.wfdb_dir:WFDBDirConfig",
+        needs_path=True,
+    ),
+)
+
+
+@hookimpl
+def ecgbench_register_tasks(register: Callable[[TaskSpec], None]) -> None:
+    for spec in TASKS:
+        register(spec)
+
+
+@hookimpl
+def ecgbench_register_datasets(register: Callable[[DatasetSpec], None]) -> None:
+    for spec in DATASETS:
+        register(spec)

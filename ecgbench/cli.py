@@ -1,0 +1,342 @@
+"""The ``ecgbench`` command. Thin: it parses options and calls the modules that do the work.
+
+Exit codes: 0 done; 2 usage error (unknown name, bad option or setting); 3 a model broke its
+task contract; 4 the run failed otherwise (the failed record is still written); 5 a check
+found differences (``leaderboard --check``, ``validate``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ecgbench.errors import ConfigError, DataError, ECGBenchError, UnknownNameError
+
+EXIT_USAGE, EXIT_CONTRACT, EXIT_FAILED, EXIT_CHECK = 2, 3, 4, 5
+
+
+def _registry():
+    from ecgbench.registry import Registry
+
+    return Registry()
+
+
+# -- listings -------------------------------------------------------------------------------
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    registry = _registry()
+    if args.requirements:
+        for p in registry.plugins:
+            if p.status == "ok" and p.name != "builtin":
+                print(f"{p.dist}=={p.version}")
+        return 0
+    rows = [
+        {"name": p.name, "dist": p.dist, "version": p.version, "status": p.status, "error": p.error,
+         "registered": p.registered}
+        for p in registry.plugins
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    for row in rows:
+        names = "; ".join(f"{kind}s: {', '.join(items)}" for kind, items in row["registered"].items() if items)
+        line = f"{row['name']:<14} {row['dist']} {row['version']:<10} {row['status']:<12} {names}"
+        print(line.rstrip())
+        if row["error"]:
+            print(f"{'':14} reason: {row['error']}")
+    return 0
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    registry = _registry()
+    for spec in sorted(registry.specs["task"].values(), key=lambda s: s.name):
+        print(f"{spec.name:<20} v{spec.version}  main metric {spec.main_metric:<12} {spec.summary}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    registry = _registry()
+    if args.task:
+        registry.task(args.task)
+    for spec in registry.models(args.task):
+        aliases = f" (aka {', '.join(spec.aliases)})" if spec.aliases else ""
+        owner = registry.owner[("model", spec.name)]
+        print(f"{spec.name:<22} {spec.task:<20} [{owner}] {spec.summary}{aliases}")
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    registry = _registry()
+    for spec in sorted(registry.specs["dataset"].values(), key=lambda s: s.name):
+        needs = " (--data-path)" if spec.needs_path else ""
+        print(f"{spec.name:<12} {spec.summary}{needs}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from ecgbench.records import record_json_schema
+
+    print(json.dumps(record_json_schema(), indent=1))
+    return 0
+
+
+# -- run ------------------------------------------------------------------------------------
+
+
+def _print_run(outcome) -> None:
+    record = outcome.record
+    print(f"\n{record.task.name} · {record.model.name}{' [' + record.model.variant + ']' if record.model.variant else ''} "
+          f"· {record.dataset.name if record.dataset else '?'} · budget {record.budget} · seed {record.seed}")
+    if record.metrics:
+        from ecgbench.leaderboard import fmt
+
+        width = max(len(m.name) for m in record.metrics)
+        for m in record.metrics:
+            ci = f"  [{fmt(m.ci_low)}, {fmt(m.ci_high)}]" if m.ci_low is not None else ""
+            arrow = {True: "↑", False: "↓", None: " "}[m.higher_is_better]
+            floor = m.params.get("floor")
+            floor_text = f"   real-vs-real {fmt(floor.get('value'))}" if isinstance(floor, dict) else ""
+            print(f"  {m.name:<{width}} {arrow} {fmt(m.value):>10}{ci}{floor_text}{'   (main)' if m.is_main else ''}")
+    phases = ", ".join(f"{k} {v:.1f}s" for k, v in record.phases.items())
+    print(f"  wall {record.wall_seconds:.1f}s ({phases})")
+    for error in record.errors:
+        print(f"  FAILED in {error.stage}: {error.type}: {error.message}", file=sys.stderr)
+    print(f"record: {outcome.path}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ecgbench import __version__
+    from ecgbench.runner import RunRequest, execute
+
+    registry = _registry()
+    plugins = ", ".join(f"{d}-{v}" for d, v in sorted(registry.versions().items()))
+    print(f"ecgbench {__version__} | plugins: {plugins}", file=sys.stderr)
+    request = RunRequest(
+        task=args.task, model=args.plugin, dataset=args.dataset, data_path=args.data_path, fs=args.fs,
+        folds=args.folds, skip_bad=args.skip_bad, budget=args.budget, seed=args.seed, device=args.device,
+        sets=args.set or [], results=args.out, quiet=args.quiet, argv=sys.argv[1:],
+    )
+    outcome = execute(request, registry)
+    _print_run(outcome)
+    if args.rebuild_leaderboard and outcome.record.status == "completed":
+        from ecgbench.leaderboard import build
+
+        build(args.out, args.leaderboards)
+        print(f"leaderboards rebuilt in {args.leaderboards}/")
+    if outcome.record.status == "completed":
+        return 0
+    return EXIT_CONTRACT if any(e.type == "ContractViolation" for e in outcome.record.errors) else EXIT_FAILED
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from ecgbench.runner import parse_sets
+    from ecgbench.validate import validate_model
+
+    registry = _registry()
+    spec = registry.model(args.plugin)
+    if args.task and spec.task != registry.task(args.task).name:
+        raise ConfigError(f"model {spec.name!r} implements {spec.task!r}, not {args.task!r}")
+    checks = validate_model(spec.name, parse_sets(args.set or [])["model"], registry=registry)
+    for check in checks:
+        print(f"{'ok  ' if check.ok else 'FAIL'} {check.clause}{': ' + check.detail if check.detail else ''}")
+    return 0 if all(c.ok for c in checks) else EXIT_CHECK
+
+
+# -- leaderboard, score, data, phenotype ----------------------------------------------------
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from ecgbench.leaderboard import build, check
+
+    if args.check:
+        differing = check(args.results, args.out)
+        if differing:
+            print(f"{args.out}/ differs from a rebuild of {args.results}/: {', '.join(differing)}", file=sys.stderr)
+            print("run `ecgbench leaderboard` and commit the result", file=sys.stderr)
+            return EXIT_CHECK
+        print(f"{args.out}/ matches a rebuild from {args.results}/")
+        return 0
+    for path in build(args.results, args.out):
+        print(path)
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from ecgbench.scoring import score_samples
+
+    metrics = score_samples(args.task, args.samples, args.bootstrap_ids, seed=args.seed)
+    if args.json:
+        print(json.dumps([m.__dict__ for m in metrics], indent=1, default=str))
+    else:
+        from ecgbench.leaderboard import fmt
+
+        for m in metrics:
+            ci = f" [{fmt(m.ci_low)}, {fmt(m.ci_high)}]" if m.ci_low is not None else ""
+            print(f"{m.name:<28} {fmt(m.value):>10}{ci}")
+    return 0
+
+
+def _load_dataset_from_args(args: argparse.Namespace):
+    from ecgbench.runner import build_config
+    from ecgbench.specs import load_object
+
+    spec = _registry().dataset(args.name)
+    values = {}
+    if spec.needs_path:
+        if args.data_path is None:
+            raise ConfigError(f"dataset {spec.name!r} reads a local copy: pass --data-path PATH")
+        values["path"] = args.data_path
+    if args.fs is not None:
+        values["fs"] = args.fs
+    if getattr(args, "skip_bad", False):
+        values["skip_bad"] = True
+    config = build_config(load_object(spec.config), values, f"dataset {spec.name!r}")
+    return load_object(spec.factory)(config)
+
+
+def cmd_data_summary(args: argparse.Namespace) -> int:
+    from ecgbench.data.summary import summarize
+
+    summary = summarize(_load_dataset_from_args(args))
+    if args.json:
+        print(json.dumps(summary, indent=1, default=str))
+    else:
+        for key, value in summary.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def cmd_data_plot(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ecgbench.data.labels import SCP_CODES
+    from ecgbench.data.plot import plot_12lead
+
+    data = _load_dataset_from_args(args)
+    ids = data.record_ids.astype(str).tolist()
+    wanted = args.record or ids[:1]
+    args.out.mkdir(parents=True, exist_ok=True)
+    for record_id in wanted:
+        if record_id not in ids:
+            raise DataError(f"dataset {data.name!r} has no record {record_id!r}")
+        i = ids.index(record_id)
+        codes = [SCP_CODES[j] for j in np.flatnonzero(data.labels[i])]
+        path = args.out / f"{record_id.replace(':', '_')}.png"
+        plot_12lead(data.signals[i], data.fs, path, title=record_id, labels=codes)
+        print(path)
+    return 0
+
+
+def cmd_phenotype(args: argparse.Namespace) -> int:
+    from ecgbench.phenotype_run import run_phenotype_command
+
+    return run_phenotype_command(args, _registry())
+
+
+# -- parser ---------------------------------------------------------------------------------
+
+
+def _add_data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-path", type=Path, help="local copy of the dataset (ptbxl, wfdb-dir)")
+    p.add_argument("--fs", type=int, help="sampling rate in Hz (100 or 500 for ptbxl)")
+    p.add_argument("--skip-bad", action="store_true", help="skip unreadable records and report them")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ecgbench", description="ECG model registry and evaluation harness")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("plugins", help="installed plugins, their status and what they register")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--requirements", action="store_true", help="print dist==version pins")
+    p.set_defaults(func=cmd_plugins)
+    sub.add_parser("tasks", help="the task contracts").set_defaults(func=cmd_tasks)
+    p = sub.add_parser("models", help="registered models")
+    p.add_argument("--task")
+    p.set_defaults(func=cmd_models)
+    sub.add_parser("datasets", help="registered datasets").set_defaults(func=cmd_datasets)
+    sub.add_parser("schema", help="JSON Schema of the run record").set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("run", help="run one model on one task and write its record")
+    p.add_argument("--task", required=True)
+    p.add_argument("--plugin", "--model", dest="plugin", required=True, help="model name or alias")
+    p.add_argument("--dataset", help="dataset name (default: the task's, phantom)")
+    _add_data_options(p)
+    p.add_argument("--folds", help="fold override, e.g. train=1-6,val=7,test=8")
+    p.add_argument("--budget", choices=("ci", "paper"), default="ci")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a model setting (task.KEY / data.KEY for the evaluator / dataset)")
+    p.add_argument("--out", type=Path, default=Path("results"), help="results folder")
+    p.add_argument("--leaderboards", type=Path, default=Path("leaderboards"))
+    p.add_argument("--no-leaderboard", dest="rebuild_leaderboard", action="store_false",
+                   help="do not rebuild the leaderboards after the run")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("validate", help="check a model's task contract on a tiny phantom batch")
+    p.add_argument("--plugin", "--model", dest="plugin", required=True)
+    p.add_argument("--task")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("leaderboard", help="rebuild leaderboards/ from results/")
+    p.add_argument("--results", type=Path, default=Path("results"))
+    p.add_argument("--out", type=Path, default=Path("leaderboards"))
+    p.add_argument("--check", action="store_true", help="fail when the committed files differ from a rebuild")
+    p.set_defaults(func=cmd_leaderboard)
+
+    p = sub.add_parser("score", help="score a samples file made elsewhere with a task's evaluator")
+    p.add_argument("--task", required=True)
+    p.add_argument("--samples", type=Path, required=True)
+    p.add_argument("--bootstrap-ids", type=Path, help=".npy of fixed bootstrap resample indices [n_boot, n]")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("data", help="look at a dataset")
+    data_sub = p.add_subparsers(dest="data_command", required=True)
+    q = data_sub.add_parser("summary", help="record count, rate, folds, label prevalence, skipped records")
+    q.add_argument("name")
+    _add_data_options(q)
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_data_summary)
+    q = data_sub.add_parser("plot", help="draw records in the 12-lead layout (PNG)")
+    q.add_argument("name")
+    _add_data_options(q)
+    q.add_argument("--record", action="append", help="record id (repeatable; default: the first record)")
+    q.add_argument("--out", type=Path, default=Path("plots"))
+    q.set_defaults(func=cmd_data_plot)
+
+    p = sub.add_parser("phenotype", help="associate prototype similarities with outcomes")
+    p.add_argument("--plugin", "--model", dest="plugin", required=True)
+    p.add_argument("--outcomes", type=Path, required=True, help="CSV: record_id plus one 0/1 column per outcome")
+    p.add_argument("--dataset")
+    _add_data_options(p)
+    p.add_argument("--folds")
+    p.add_argument("--budget", choices=("ci", "paper"), default="ci")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--set", action="append", metavar="KEY=VALUE")
+    p.add_argument("--out", type=Path, default=Path("phenotypes"))
+    p.set_defaults(func=cmd_phenotype)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (UnknownNameError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ECGBenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,309 @@
+"""One run: resolve names, build configs, load data, build the model, run the task, write the record."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import json
+import shutil
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ValidationError
+
+from ecgbench.context import RunContext, default_cache_dir
+from ecgbench.data.dataset import FoldSplit
+from ecgbench.errors import ConfigError
+from ecgbench.provenance import (
+    git_state,
+    package_versions,
+    platform_string,
+    python_version,
+    resolve_device,
+    seed_everything,
+)
+from ecgbench.records import (
+    Artifact,
+    DatasetInfo,
+    Environment,
+    Metric,
+    ModelInfo,
+    RunError,
+    RunRecord,
+    Source,
+    TaskInfo,
+    new_run_id,
+    record_dir,
+    sha256_file,
+    write_record,
+    write_samples,
+)
+from ecgbench.registry import Registry
+from ecgbench.specs import DatasetSpec, ModelSpec, TaskSpec, load_object
+from ecgbench.tasks.result import TaskResult
+
+
+@dataclass
+class RunRequest:
+    """What the user asked for (the CLI's options, parsed)."""
+
+    task: str
+    model: str
+    dataset: str | None = None
+    data_path: Path | None = None
+    fs: int | None = None
+    folds: str | None = None
+    skip_bad: bool = False
+    budget: str = "ci"
+    seed: int = 0
+    device: str = "auto"
+    sets: list[str] = field(default_factory=list)
+    results: Path = Path("results")
+    quiet: bool = False
+    argv: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunOutcome:
+    record: RunRecord
+    path: Path
+
+
+def parse_sets(items: list[str]) -> dict[str, dict[str, Any]]:
+    """``["nfe=10", "task.n_boot=100", "data.n_records=500"]`` -> {"model": {...}, "task": {...}, "data": {...}}.
+
+    Values are read as JSON where they parse (numbers, booleans, lists), else kept as strings.
+    """
+    out: dict[str, dict[str, Any]] = {"model": {}, "task": {}, "data": {}}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected key=value")
+        scope, dot, name = key.partition(".")
+        if dot and scope in ("task", "data", "model"):
+            target, key = scope, name
+        else:
+            target = "model"
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out[target][key] = value
+    return out
+
+
+def build_config(config_cls: type[BaseModel], values: dict[str, Any], what: str) -> BaseModel:
+    """Instantiate a pydantic config, turning validation errors into one clear ConfigError."""
+    unknown = sorted(set(values) - set(config_cls.model_fields))
+    if unknown:
+        raise ConfigError(
+            f"{what}: unknown setting(s) {unknown}; known: {sorted(config_cls.model_fields)}"
+        )
+    try:
+        return config_cls(**values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{what}: {problems}") from None
+
+
+def _hash_json(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _contract_hash(task: TaskSpec) -> str:
+    source = inspect.getsource(importlib.import_module(task.contract))
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+def resolve_dataset(registry: Registry, request: RunRequest, task: TaskSpec, extra: dict[str, Any]) -> tuple[DatasetSpec, BaseModel]:
+    """The dataset spec and config a run asks for, with --data-path, --fs and --skip-bad mapped on."""
+    spec = registry.dataset(request.dataset or task.default_dataset)
+    config_cls = load_object(spec.config)
+    values: dict[str, Any] = dict(extra)
+    if spec.needs_path:
+        if request.data_path is None:
+            raise ConfigError(f"dataset {spec.name!r} reads a local copy: pass --data-path PATH")
+        values["path"] = request.data_path
+    elif request.data_path is not None:
+        raise ConfigError(f"dataset {spec.name!r} takes no --data-path")
+    if request.fs is not None:
+        values["fs"] = request.fs
+    if request.skip_bad:
+        if "skip_bad" not in config_cls.model_fields:
+            raise ConfigError(f"dataset {spec.name!r} has no --skip-bad option")
+        values["skip_bad"] = True
+    return spec, build_config(config_cls, values, f"dataset {spec.name!r}")
+
+
+def resolve_model_config(spec: ModelSpec, budget: str, overrides: dict[str, Any]) -> BaseModel:
+    if budget not in spec.budgets:
+        raise ConfigError(f"model {spec.name!r} has no budget {budget!r}; it has {sorted(spec.budgets)}")
+    config_cls = load_object(spec.config)
+    return build_config(config_cls, {**spec.budgets[budget], **overrides}, f"model {spec.name!r} ({budget})")
+
+
+def _to_metric(value: Any, task: TaskSpec) -> Metric:
+    spec = task.metric(value.name)
+    has_ci = value.ci_low is not None and value.ci_high is not None
+    return Metric(
+        name=value.name,
+        value=None if value.value is None or not np.isfinite(value.value) else float(value.value),
+        ci_low=float(value.ci_low) if has_ci else None,
+        ci_high=float(value.ci_high) if has_ci else None,
+        ci_level=0.95 if has_ci else None,
+        ci_method="bootstrap" if has_ci else "none",
+        n=value.n,
+        higher_is_better=None if spec is None else spec.higher_is_better,
+        is_main=value.name == task.main_metric,
+        params=_jsonable(value.params),
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    """Make numpy scalars/arrays and NaN JSON-safe (NaN -> None)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome:
+    """Run one task on one model and write its record (also when the run fails).
+
+    Raises nothing for a failing model: the failure is recorded (status 'failed') and
+    returned; usage errors (unknown names, bad settings) raise before anything is written.
+    """
+    registry = registry or Registry()
+    task = registry.task(request.task)
+    model_spec = registry.model(request.model)
+    if model_spec.task != task.name:
+        raise ConfigError(
+            f"model {model_spec.name!r} implements the task {model_spec.task!r}, not {task.name!r}; "
+            f"models for {task.name!r}: {', '.join(s.name for s in registry.models(task.name))}"
+        )
+    sets = parse_sets(request.sets)
+    model_config = resolve_model_config(model_spec, request.budget, sets["model"])
+    task_config = build_config(load_object(task.config), sets["task"], f"task {task.name!r}")
+    folds = FoldSplit.parse(request.folds) if request.folds else FoldSplit()
+    dataset_spec, dataset_config = resolve_dataset(registry, request, task, sets["data"])
+
+    run_id = new_run_id()
+    out_dir = record_dir(request.results, task.name, model_spec.name)
+    artifacts_dir = out_dir / run_id
+    ctx = RunContext(seed=request.seed, artifacts_dir=artifacts_dir, cache_dir=default_cache_dir(), quiet=request.quiet)
+    started = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    stage = "load"
+    dataset_info: DatasetInfo | None = None
+    result: TaskResult | None = None
+    errors: list[RunError] = []
+    device_name = ""
+    try:
+        with ctx.phase("load"):
+            dataset = load_object(dataset_spec.factory)(dataset_config)
+        dataset_info = DatasetInfo(
+            name=dataset_spec.name,
+            config=_jsonable(dataset_config.model_dump()),
+            fingerprint=dataset.fingerprint,
+            n_records=len(dataset),
+            fs=float(dataset.fs),
+            n_samples=dataset.n_samples,
+            folds=folds.describe(),
+            fold_override=request.folds is not None,
+            info=_jsonable(dataset.info),
+        )
+        stage = "build"
+        with ctx.phase("build"):
+            factory = load_object(model_spec.factory)
+            ctx.device, device_name = resolve_device(request.device)
+            seed_everything(request.seed)
+            model = factory(model_config, ctx)
+        stage = "task"
+        runner = load_object(task.runner)
+        result = runner(model=model, model_name=model_spec.name, dataset=dataset, folds=folds,
+                        config=task_config, ctx=ctx)
+    except Exception as exc:  # the record must say how the run failed, whatever failed
+        errors.append(
+            RunError(
+                stage=stage,
+                type=type(exc).__name__,
+                message=str(exc),
+                traceback_tail="".join(traceback.format_exception(exc)[-3:])[-2000:],
+            )
+        )
+    finished = datetime.now(timezone.utc)
+
+    artifacts: list[Artifact] = []
+    if result is not None:
+        if result.samples:
+            samples_path = write_samples(result.samples, out_dir / f"{run_id}.samples.npz")
+            artifacts.append(Artifact(path=samples_path.name, sha256=sha256_file(samples_path), kind="samples"))
+        for path, kind in result.artifacts:
+            artifacts.append(Artifact(path=str(Path(path).relative_to(out_dir)), sha256=sha256_file(Path(path)), kind=kind))
+    elif artifacts_dir.exists():
+        shutil.rmtree(artifacts_dir)
+
+    commit, dirty = git_state()
+    from ecgbench import __version__
+
+    overrides = sets["model"]
+    plugin = registry.plugin_of("model", model_spec.name)
+    record = RunRecord(
+        run_id=run_id,
+        status="completed" if result is not None and not errors else "failed",
+        argv=request.argv,
+        task=TaskInfo(name=task.name, version=task.version, contract_hash=_contract_hash(task),
+                      config=_jsonable(task_config.model_dump())),
+        model=ModelInfo(
+            name=model_spec.name,
+            requested_as=request.model,
+            plugin=plugin.name,
+            plugin_dist=plugin.dist,
+            plugin_version=plugin.version,
+            factory=model_spec.factory,
+            config=_jsonable(model_config.model_dump()),
+            config_hash=_hash_json(model_config.model_dump(mode="json")),
+            overrides=_jsonable(overrides),
+            variant=",".join(f"{k}={overrides[k]}" for k in sorted(overrides)),
+            training_datasets=list(model_spec.training_datasets),
+            wiring_check=bool(model_spec.wiring_check or ctx.notes.get("wiring_check", False)),
+        ),
+        dataset=dataset_info if dataset_info is None or result is None
+        else dataset_info.model_copy(update={"splits": result.splits}),
+        budget=request.budget,  # type: ignore[arg-type]
+        seed=request.seed,
+        environment=Environment(
+            python=python_version(),
+            platform=platform_string(),
+            packages={**package_versions(), "ecgbench-harness": __version__},
+            plugins=registry.versions(),
+            device=ctx.device,
+            device_name=device_name,
+        ),
+        source=Source(git_commit=commit, git_dirty=dirty),
+        started_at=started.isoformat(timespec="seconds"),
+        finished_at=finished.isoformat(timespec="seconds"),
+        wall_seconds=round(time.perf_counter() - t0, 3),
+        phases={k: round(v, 3) for k, v in ctx.phases.items()},
+        metrics=[_to_metric(m, task) for m in result.metrics] if result is not None else [],
+        notes=_jsonable({**ctx.notes, **(result.notes if result is not None else {})}),
+        artifacts=artifacts,
+        errors=errors,
+    )
+    path = write_record(record, request.results)
+    return RunOutcome(record=record, path=path)

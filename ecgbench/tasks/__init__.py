@@ -1,0 +1,1 @@
+"""Task runners: how each task is run on a model and scored (one module per task)."""

@@ -1,0 +1,110 @@
+"""The ``measure-intervals`` task: per-record PR, QRS, QT, QTc and HR against a reference.
+
+Which records are measured: a measurer that learns (has ``fit``) is fitted on the training
+split and scored on the test split; a rule-based measurer sees no training data, so it is
+scored on every record of the dataset (``split="auto"``), which matters for small annotated
+sets such as QT Database windows.
+
+The reference QTc is the reference QT corrected with the formula the measurer names, so both
+sides use one formula. First-degree AV block and long-QT truth come from the dataset's SCP
+labels (1AVB, LNGQT) when it carries them, else from the reference intervals (PR > 200 ms;
+QTc over the sex-specific cut-off).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from ecgbench.context import RunContext
+from ecgbench.contracts.intervals import INTERVALS, IntervalMeasurer, check_measurements, qtc
+from ecgbench.data.dataset import ECGDataset, FoldSplit
+from ecgbench.data.labels import SCP_INDEX
+from ecgbench.metrics.intervals import AVB1_PR_MS, LQT_CUTOFFS_MS, interval_suite
+from ecgbench.metrics.plots import bland_altman_png
+from ecgbench.tasks.result import TaskResult
+
+UNITS = {"pr": "ms", "qrs": "ms", "qt": "ms", "qtc": "ms", "hr": "bpm"}
+
+
+class IntervalsTaskConfig(BaseModel):
+    """Evaluator settings; they are written into every record."""
+
+    eval_seed: int = Field(default=0, description="seed of the bootstrap")
+    n_boot: int = Field(default=200, description="bootstrap resamples per metric")
+    split: Literal["auto", "test", "all"] = Field(
+        default="auto", description="records scored: 'auto' = test split for measurers with fit(), else all"
+    )
+    avb1_pr_ms: float = Field(default=AVB1_PR_MS, description="PR above this is first-degree AV block")
+    lqt_male_ms: float = Field(default=LQT_CUTOFFS_MS["M"], description="long-QT QTc cut-off for men")
+    lqt_female_ms: float = Field(default=LQT_CUTOFFS_MS["F"], description="long-QT QTc cut-off for women (and unknown sex uses the male one)")
+    plots: bool = Field(default=True, description="write a Bland–Altman PNG per interval")
+
+
+def _truth_from_labels(data: ECGDataset, code: str) -> np.ndarray | None:
+    if code in data.expressed:
+        return data.labels[:, SCP_INDEX[code]].astype(bool)
+    return None
+
+
+def run(
+    model: IntervalMeasurer,
+    model_name: str,
+    dataset: ECGDataset,
+    folds: FoldSplit,
+    config: IntervalsTaskConfig,
+    ctx: RunContext,
+) -> TaskResult:
+    learns = callable(getattr(model, "fit", None))
+    split = config.split if config.split != "auto" else ("test" if learns else "all")
+    splits: dict[str, int] = {}
+    if split == "test" or learns:
+        train, _, test = dataset.split(folds)
+        if learns:
+            with ctx.phase("fit"):
+                model.fit(train)  # type: ignore[attr-defined]
+            splits["train"] = len(train)
+        scored = test if split == "test" else dataset
+    else:
+        scored = dataset
+    splits["scored"] = len(scored)
+
+    with ctx.phase("measure"):
+        measured = check_measurements(model.measure(scored.signals, scored.fs), n=len(scored), model=model_name)
+    values = measured.as_dict()
+
+    if scored.intervals is not None:
+        ref = {k: scored.intervals[k].to_numpy(dtype=np.float64) for k in ("pr", "qrs", "qt", "hr")}
+        ref["qtc"] = qtc(scored.intervals["qt"].to_numpy(dtype=np.float64), scored.intervals["rr"].to_numpy(dtype=np.float64), measured.qtc_formula)
+    else:
+        ref = {k: np.full(len(scored), np.nan) for k in INTERVALS}
+    sex = scored.meta["sex"].astype(str).to_numpy()
+    cutoffs = {"M": config.lqt_male_ms, "F": config.lqt_female_ms, "": config.lqt_male_ms}
+
+    with ctx.phase("evaluate"):
+        metrics = interval_suite(
+            ref, values, sex=sex, qtc_formula=measured.qtc_formula,
+            avb1_truth=_truth_from_labels(scored, "1AVB"), lqt_truth=_truth_from_labels(scored, "LNGQT"),
+            avb1_pr_ms=config.avb1_pr_ms, lqt_cutoffs_ms=cutoffs, seed=config.eval_seed, n_boot=config.n_boot,
+        )
+        artifacts = []
+        if config.plots:
+            ctx.artifacts_dir.mkdir(parents=True, exist_ok=True)
+            for name in INTERVALS:
+                if np.isfinite(ref[name]).sum() >= 3 and np.isfinite(values[name] - ref[name]).sum() >= 3:
+                    path = bland_altman_png(ref[name], values[name], name.upper(), UNITS[name],
+                                            ctx.artifacts_dir / f"bland-altman-{name}.png")
+                    artifacts.append((path, "plot"))
+
+    samples = {"record_id": scored.record_ids.astype(str), "sex": sex}
+    for name in INTERVALS:
+        samples[f"reference_{name}"] = ref[name]
+        samples[f"measured_{name}"] = values[name]
+    return TaskResult(
+        metrics=metrics, samples=samples, artifacts=artifacts, splits=splits,
+        notes={"qtc_formula": measured.qtc_formula, "scored_split": split,
+               "truth_source": {"avb1": "labels" if "1AVB" in scored.expressed else "reference PR",
+                                "lqt": "labels" if "LNGQT" in scored.expressed else "reference QTc"}},
+    )

@@ -1,0 +1,5 @@
+from ecgbench.testing import ClassifyContract
+
+
+class TestContract(ClassifyContract):
+    model = "example-knn"

@@ -1,0 +1,21 @@
+"""Core tests never see the plugins installed on the machine (as llm and datasette do it):
+a test that wants an installed plugin asks for it with the `installed_plugins` fixture."""
+
+import os
+
+import pytest
+
+
+def pytest_configure(config):
+    os.environ["ECGBENCH_LOAD_PLUGINS"] = ""
+
+
+@pytest.fixture
+def installed_plugins(monkeypatch):
+    monkeypatch.delenv("ECGBENCH_LOAD_PLUGINS", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test gets a fresh cache folder (checkpoints, dataset caches, floors)."""
+    monkeypatch.setenv("ECGBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
