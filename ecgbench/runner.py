@@ -150,10 +150,13 @@ def resolve_model_config(spec: ModelSpec, budget: str, overrides: dict[str, Any]
 
 def _to_metric(value: Any, task: TaskSpec) -> Metric:
     spec = task.metric(value.name)
-    has_ci = value.ci_low is not None and value.ci_high is not None
+    def finite(x: float | None) -> float | None:
+        return None if x is None or not np.isfinite(x) else float(x)
+
+    has_ci = finite(value.ci_low) is not None and finite(value.ci_high) is not None
     return Metric(
         name=value.name,
-        value=None if value.value is None or not np.isfinite(value.value) else float(value.value),
+        value=finite(value.value),
         ci_low=float(value.ci_low) if has_ci else None,
         ci_high=float(value.ci_high) if has_ci else None,
         ci_level=0.95 if has_ci else None,

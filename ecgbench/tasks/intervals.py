@@ -80,7 +80,7 @@ def run(
         ref["qtc"] = qtc(scored.intervals["qt"].to_numpy(dtype=np.float64), scored.intervals["rr"].to_numpy(dtype=np.float64), measured.qtc_formula)
     else:
         ref = {k: np.full(len(scored), np.nan) for k in INTERVALS}
-    sex = scored.meta["sex"].astype(str).to_numpy()
+    sex = np.asarray(scored.meta["sex"].astype(str), dtype=str)
     cutoffs = {"M": config.lqt_male_ms, "F": config.lqt_female_ms, "": config.lqt_male_ms}
 
     with ctx.phase("evaluate"):
