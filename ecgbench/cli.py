@@ -180,11 +180,11 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def _load_dataset_from_args(args: argparse.Namespace):
-    from ecgbench.runner import build_config
+    from ecgbench.runner import build_config, parse_sets
     from ecgbench.specs import load_object
 
     spec = _registry().dataset(args.name)
-    values = {}
+    values = parse_sets([f"data.{item}" for item in getattr(args, "set", None) or []])["data"]
     if spec.needs_path:
         if args.data_path is None:
             raise ConfigError(f"dataset {spec.name!r} reads a local copy: pass --data-path PATH")
@@ -303,12 +303,14 @@ def build_parser() -> argparse.ArgumentParser:
     q = data_sub.add_parser("summary", help="record count, rate, folds, label prevalence, skipped records")
     q.add_argument("name")
     _add_data_options(q)
+    q.add_argument("--set", action="append", metavar="KEY=VALUE", help="a loader setting, e.g. window_s=30")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_data_summary)
     q = data_sub.add_parser("plot", help="draw records in the 12-lead layout (PNG)")
     q.add_argument("name")
     _add_data_options(q)
     q.add_argument("--record", action="append", help="record id (repeatable; default: the first record)")
+    q.add_argument("--set", action="append", metavar="KEY=VALUE", help="a loader setting, e.g. n_records=100")
     q.add_argument("--out", type=Path, default=Path("plots"))
     q.set_defaults(func=cmd_data_plot)
 

@@ -12,7 +12,7 @@ import json
 import os
 import secrets
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -132,7 +132,7 @@ class RunRecord(_Frozen):
 
 def new_run_id(now: datetime | None = None) -> str:
     """Sortable by time, unique across concurrent runs: ``20261124T231143Z-3f9a1c2b``."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4)}"
 
 

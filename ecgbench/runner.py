@@ -10,7 +10,7 @@ import shutil
 import time
 import traceback
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -209,7 +209,7 @@ def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome
     out_dir = record_dir(request.results, task.name, model_spec.name)
     artifacts_dir = out_dir / run_id
     ctx = RunContext(seed=request.seed, artifacts_dir=artifacts_dir, cache_dir=default_cache_dir(), quiet=request.quiet)
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     t0 = time.perf_counter()
     stage = "load"
     dataset_info: DatasetInfo | None = None
@@ -249,7 +249,7 @@ def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome
                 traceback_tail="".join(traceback.format_exception(exc)[-3:])[-2000:],
             )
         )
-    finished = datetime.now(timezone.utc)
+    finished = datetime.now(UTC)
 
     artifacts: list[Artifact] = []
     if result is not None:

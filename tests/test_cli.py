@@ -13,7 +13,9 @@ from ecgbench.cli import main
 def test_listing_plugins_imports_neither_torch_nor_numpy(installed_plugins):
     code = "import sys; from ecgbench.cli import main; main(['plugins']); print(sorted(m for m in ('torch', 'numpy', 'pandas') if m in sys.modules))"
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip().splitlines()[-1] == "[]"
     assert time.perf_counter() - start < 5  # generous: the budget (1 s) is checked in benchmarks/
 
@@ -43,7 +45,19 @@ def test_a_missing_data_path_is_a_usage_error(capsys, tmp_path, installed_plugin
 
     if "example-knn" not in Registry().aliases["model"]:
         pytest.skip("the example plugin is not installed")
-    code = main(["run", "--task", "classify-71-labels", "--plugin", "example-knn", "--dataset", "ptbxl", "--out", str(tmp_path)])
+    code = main(
+        [
+            "run",
+            "--task",
+            "classify-71-labels",
+            "--plugin",
+            "example-knn",
+            "--dataset",
+            "ptbxl",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 2 and "--data-path" in capsys.readouterr().err
 
 
@@ -64,15 +78,33 @@ def test_leaderboard_check_exits_5_when_files_differ(tmp_path, capsys):
     assert main([*args, "--check"]) == 0
 
 
-def test_run_validate_and_leaderboard_with_the_installed_example_plugin(tmp_path, capsys, installed_plugins):
+def test_run_validate_and_leaderboard_with_the_installed_example_plugin(
+    tmp_path, capsys, installed_plugins
+):
     from ecgbench.registry import Registry
 
     if "example-knn" not in Registry().aliases["model"]:
         pytest.skip("the example plugin is not installed")
     assert main(["validate", "--plugin", "example-knn"]) == 0
     assert "FAIL" not in capsys.readouterr().out
-    code = main(["run", "--task", "classify-71-labels", "--plugin", "example-knn", "--set", "data.n_records=100",
-                 "--set", "task.n_boot=20", "--out", str(tmp_path / "results"), "--leaderboards", str(tmp_path / "lb"), "--quiet"])
+    code = main(
+        [
+            "run",
+            "--task",
+            "classify-71-labels",
+            "--plugin",
+            "example-knn",
+            "--set",
+            "data.n_records=100",
+            "--set",
+            "task.n_boot=20",
+            "--out",
+            str(tmp_path / "results"),
+            "--leaderboards",
+            str(tmp_path / "lb"),
+            "--quiet",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "macro_auroc" in out and "record:" in out
     assert (tmp_path / "lb" / "classify-71-labels.md").exists()

@@ -47,7 +47,10 @@ def test_generated_records_that_break_a_clause_are_rejected(mutate, clause):
 
 
 def test_a_list_is_not_an_array():
-    assert "numpy array" in violation(check_samples, ecg_like().tolist(), n=3, n_samples=200, model="gen").clause
+    assert (
+        "numpy array"
+        in violation(check_samples, ecg_like().tolist(), n=3, n_samples=200, model="gen").clause
+    )
 
 
 def test_nfe_must_be_a_non_negative_int():
@@ -69,7 +72,10 @@ def test_probabilities_need_71_columns():
 
 def _measurements(**changes):
     n = 3
-    values = {k: np.full(n, v) for k, v in (("pr", 160.0), ("qrs", 90.0), ("qt", 400.0), ("qtc", 420.0), ("hr", 70.0))}
+    values = {
+        k: np.full(n, v)
+        for k, v in (("pr", 160.0), ("qrs", 90.0), ("qt", 400.0), ("qtc", 420.0), ("hr", 70.0))
+    }
     values.update(changes)
     return IntervalMeasurements(**values)
 

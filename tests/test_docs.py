@@ -10,14 +10,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _hooks():
-    return [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("ecgbench_")]
+    return [
+        name
+        for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
+        if name.startswith("ecgbench_")
+    ]
 
 
 def test_every_hook_is_documented_with_its_signature():
     text = (ROOT / "docs" / "plugins.md").read_text()
     for name in _hooks():
         args = ", ".join(inspect.signature(getattr(hookspecs, name)).parameters)
-        assert f"### `{name}({args})`" in text, f"docs/plugins.md lacks a heading for {name}({args})"
+        assert f"### `{name}({args})`" in text, (
+            f"docs/plugins.md lacks a heading for {name}({args})"
+        )
 
 
 def test_every_hook_has_a_docstring():

@@ -25,8 +25,20 @@ def test_rows_are_ranked_by_the_main_metric_with_overlapping_cis_as_ties():
 
 def test_lower_is_better_metrics_rank_ascending():
     records = [
-        make_record(run_id="r1", model="a", task="measure-intervals", main=("qt_mae", 30.0, 28.0, 32.0), higher_is_better=False),
-        make_record(run_id="r2", model="b", task="measure-intervals", main=("qt_mae", 10.0, 9.0, 11.0), higher_is_better=False),
+        make_record(
+            run_id="r1",
+            model="a",
+            task="measure-intervals",
+            main=("qt_mae", 30.0, 28.0, 32.0),
+            higher_is_better=False,
+        ),
+        make_record(
+            run_id="r2",
+            model="b",
+            task="measure-intervals",
+            main=("qt_mae", 10.0, 9.0, 11.0),
+            higher_is_better=False,
+        ),
     ]
     (section,) = build_sections(records)["measure-intervals"]
     assert _rows(section) == [("1", "b"), ("2", "a")]
@@ -39,14 +51,22 @@ def test_different_budgets_and_datasets_get_separate_sections():
         make_record(run_id="r3", model="a", dataset="ptbxl", fingerprint="e" * 64),
     ]
     sections = build_sections(records)["classify-71-labels"]
-    assert sorted((s.dataset, s.budget) for s in sections) == [("phantom", "ci"), ("phantom", "paper"), ("ptbxl", "ci")]
+    assert sorted((s.dataset, s.budget) for s in sections) == [
+        ("phantom", "ci"),
+        ("phantom", "paper"),
+        ("ptbxl", "ci"),
+    ]
     assert all(len(s.rows) == 1 for s in sections)
 
 
 def test_the_latest_run_represents_a_row_and_seeds_give_a_separate_spread():
     records = [
-        make_record(run_id="20260101T000000Z-1", model="a", seed=0, main=("macro_auroc", 0.80, 0.7, 0.9)),
-        make_record(run_id="20260102T000000Z-1", model="a", seed=1, main=("macro_auroc", 0.84, 0.7, 0.9)),
+        make_record(
+            run_id="20260101T000000Z-1", model="a", seed=0, main=("macro_auroc", 0.80, 0.7, 0.9)
+        ),
+        make_record(
+            run_id="20260102T000000Z-1", model="a", seed=1, main=("macro_auroc", 0.84, 0.7, 0.9)
+        ),
     ]
     (section,) = build_sections(records)["classify-71-labels"]
     (row,) = section.rows
@@ -56,28 +76,40 @@ def test_the_latest_run_represents_a_row_and_seeds_give_a_separate_spread():
 
 
 def test_variants_are_separate_rows():
-    records = [make_record(run_id="r1", model="flow", variant="nfe=10"), make_record(run_id="r2", model="flow", variant="nfe=50")]
+    records = [
+        make_record(run_id="r1", model="flow", variant="nfe=10"),
+        make_record(run_id="r2", model="flow", variant="nfe=50"),
+    ]
     (section,) = build_sections(records)["classify-71-labels"]
     assert sorted(r.label for r in section.rows) == ["flow [nfe=10]", "flow [nfe=50]"]
 
 
 def test_wiring_check_rows_are_listed_but_never_ranked():
-    records = [make_record(run_id="r1", model="tiny", wiring_check=True, main=("macro_auroc", 0.99, 0.98, 1.0)),
-               make_record(run_id="r2", model="real")]
+    records = [
+        make_record(
+            run_id="r1", model="tiny", wiring_check=True, main=("macro_auroc", 0.99, 0.98, 1.0)
+        ),
+        make_record(run_id="r2", model="real"),
+    ]
     (section,) = build_sections(records)["classify-71-labels"]
     assert _rows(section) == [("1", "real"), ("wiring check", "tiny")]
 
 
 def test_failed_runs_and_superseded_task_versions_are_left_out():
-    records = [make_record(run_id="r1", model="failed", status="failed"),
-               make_record(run_id="r2", model="old", task_version=1),
-               make_record(run_id="r3", model="new", task_version=2)]
+    records = [
+        make_record(run_id="r1", model="failed", status="failed"),
+        make_record(run_id="r2", model="old", task_version=1),
+        make_record(run_id="r3", model="new", task_version=2),
+    ]
     (section,) = build_sections(records)["classify-71-labels"]
     assert [r.model for r in section.rows] == ["new"]
 
 
 def test_a_model_trained_on_the_evaluated_dataset_is_flagged(tmp_path):
-    write_record(make_record(run_id="r1", model="pretrained", training_datasets=("phantom",)), tmp_path / "results")
+    write_record(
+        make_record(run_id="r1", model="pretrained", training_datasets=("phantom",)),
+        tmp_path / "results",
+    )
     build(tmp_path / "results", tmp_path / "lb")
     rows = list(csv.DictReader(open(tmp_path / "lb" / "classify-71-labels.csv")))
     assert rows[0]["trained_on_eval_data"] == "yes"
@@ -86,7 +118,14 @@ def test_a_model_trained_on_the_evaluated_dataset_is_flagged(tmp_path):
 def test_a_rebuild_is_byte_identical_and_check_passes(tmp_path):
     results = tmp_path / "results"
     for i, model in enumerate(["a", "b", "c"]):
-        write_record(make_record(run_id=f"r{i}", model=model, main=("macro_auroc", 0.7 + i / 10, 0.6 + i / 10, 0.8 + i / 10)), results)
+        write_record(
+            make_record(
+                run_id=f"r{i}",
+                model=model,
+                main=("macro_auroc", 0.7 + i / 10, 0.6 + i / 10, 0.8 + i / 10),
+            ),
+            results,
+        )
     out = tmp_path / "lb"
     build(results, out)
     first = {p.name: p.read_bytes() for p in out.iterdir()}
@@ -102,12 +141,26 @@ def test_check_names_the_files_that_differ_from_a_rebuild(tmp_path):
     write_record(make_record(run_id="r1", model="a"), results)
     build(results, out)
     (out / "classify-71-labels.md").write_text("edited by hand\n")
-    write_record(make_record(run_id="r2", model="b", task="measure-intervals", main=("qt_mae", 9.0, 8.0, 10.0), higher_is_better=False), results)
-    assert check(results, out) == sorted(["measure-intervals.csv", "measure-intervals.json", "measure-intervals.md"]) + ["classify-71-labels.md"]
+    write_record(
+        make_record(
+            run_id="r2",
+            model="b",
+            task="measure-intervals",
+            main=("qt_mae", 9.0, 8.0, 10.0),
+            higher_is_better=False,
+        ),
+        results,
+    )
+    assert check(results, out) == sorted(
+        ["measure-intervals.csv", "measure-intervals.json", "measure-intervals.md"]
+    ) + ["classify-71-labels.md"]
 
 
 def test_the_markdown_table_shows_the_main_metric_with_its_ci_and_provenance(tmp_path):
-    write_record(make_record(run_id="r1", model="a", main=("macro_auroc", 0.8123, 0.8, 0.83)), tmp_path / "results")
+    write_record(
+        make_record(run_id="r1", model="a", main=("macro_auroc", 0.8123, 0.8, 0.83)),
+        tmp_path / "results",
+    )
     build(tmp_path / "results", tmp_path / "lb")
     text = (tmp_path / "lb" / "classify-71-labels.md").read_text()
     assert text.startswith("<!-- generated")

@@ -11,7 +11,14 @@ import pytest
 from record_factory import make_record
 
 from ecgbench.errors import RecordError
-from ecgbench.records import iter_records, new_run_id, read_record, record_json_schema, write_record, write_samples
+from ecgbench.records import (
+    iter_records,
+    new_run_id,
+    read_record,
+    record_json_schema,
+    write_record,
+    write_samples,
+)
 
 
 def test_a_record_reads_back_equal_to_what_was_written(tmp_path):

@@ -22,14 +22,21 @@ def status(registry: Registry, name: str):
 
 def test_builtin_plugin_registers_the_four_tasks_and_three_datasets():
     registry = Registry(entry_points=[])
-    assert sorted(registry.specs["task"]) == ["classify-71-labels", "generate", "interpret-image", "measure-intervals"]
+    assert sorted(registry.specs["task"]) == [
+        "classify-71-labels",
+        "generate",
+        "interpret-image",
+        "measure-intervals",
+    ]
     assert sorted(registry.specs["dataset"]) == ["phantom", "ptbxl", "wfdb-dir"]
     assert status(registry, "builtin").status == "ok"
 
 
 def test_a_plugin_from_an_entry_point_registers_its_models_with_its_distribution():
     module = plugin_module("good", model_spec("gen-a"), model_spec("gen-b"))
-    registry = Registry(entry_points=[entry_point("good", module, dist="ecgbench-good", version="2.1")])
+    registry = Registry(
+        entry_points=[entry_point("good", module, dist="ecgbench-good", version="2.1")]
+    )
     assert [s.name for s in registry.models("generate")] == ["gen-a", "gen-b"]
     good = status(registry, "good")
     assert (good.status, good.dist, good.version) == ("ok", "ecgbench-good", "2.1")
@@ -39,8 +46,12 @@ def test_a_plugin_from_an_entry_point_registers_its_models_with_its_distribution
 
 def test_a_plugin_whose_import_fails_is_broken_and_the_others_still_load():
     good = plugin_module("good", model_spec("gen-a"))
-    registry = Registry(entry_points=[failing_entry_point("bad", ImportError("No module named 'torchx'")),
-                                      entry_point("good", good)])
+    registry = Registry(
+        entry_points=[
+            failing_entry_point("bad", ImportError("No module named 'torchx'")),
+            entry_point("good", good),
+        ]
+    )
     bad = status(registry, "bad")
     assert bad.status == "broken" and "torchx" in bad.error
     assert [s.name for s in registry.models()] == ["gen-a"]
@@ -118,15 +129,21 @@ def test_an_unknown_name_suggests_close_names_and_lists_what_exists():
 
 def test_disable_plugins_blocks_the_named_entry_points(monkeypatch):
     monkeypatch.setenv("ECGBENCH_DISABLE_PLUGINS", "good")
-    registry = Registry(entry_points=[entry_point("good", plugin_module("good", model_spec("gen-a")))])
+    registry = Registry(
+        entry_points=[entry_point("good", plugin_module("good", model_spec("gen-a")))]
+    )
     assert status(registry, "good").status == "blocked"
     assert registry.models() == []
 
 
 def test_load_plugins_loads_only_the_named_entry_points(monkeypatch):
     monkeypatch.setenv("ECGBENCH_LOAD_PLUGINS", "b")
-    registry = Registry(entry_points=[entry_point("a", plugin_module("a", model_spec("gen-a"))),
-                                      entry_point("b", plugin_module("b", model_spec("gen-b")))])
+    registry = Registry(
+        entry_points=[
+            entry_point("a", plugin_module("a", model_spec("gen-a"))),
+            entry_point("b", plugin_module("b", model_spec("gen-b"))),
+        ]
+    )
     assert [s.name for s in registry.models()] == ["gen-b"]
 
 

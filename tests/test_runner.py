@@ -17,17 +17,34 @@ def registry(monkeypatch):
     monkeypatch.delenv("ECGBENCH_LOAD_PLUGINS", raising=False)
     module = plugin_module(
         "fakes",
-        model_spec("dummy-clf", task="classify-71-labels", factory="ecgbench.testing.dummies:create_classifier"),
-        model_spec("nan-clf", task="classify-71-labels", factory="fake_plugins:create_nan_classifier"),
-        model_spec("dummy-measurer", task="measure-intervals", factory="ecgbench.testing.dummies:create_measurer"),
+        model_spec(
+            "dummy-clf",
+            task="classify-71-labels",
+            factory="ecgbench.testing.dummies:create_classifier",
+        ),
+        model_spec(
+            "nan-clf", task="classify-71-labels", factory="fake_plugins:create_nan_classifier"
+        ),
+        model_spec(
+            "dummy-measurer",
+            task="measure-intervals",
+            factory="ecgbench.testing.dummies:create_measurer",
+        ),
         model_spec("wrong-leads", task="generate", factory="fake_plugins:create_wrong_lead_order"),
     )
     return Registry(entry_points=[entry_point("fakes", module)])
 
 
 def request(tmp_path, task, model, *sets, seed=0):
-    return RunRequest(task=task, model=model, sets=[*SMALL, *sets], results=tmp_path / "results", quiet=True,
-                      seed=seed, argv=["run", "--task", task, "--plugin", model])
+    return RunRequest(
+        task=task,
+        model=model,
+        sets=[*SMALL, *sets],
+        results=tmp_path / "results",
+        quiet=True,
+        seed=seed,
+        argv=["run", "--task", task, "--plugin", model],
+    )
 
 
 def test_a_completed_run_writes_its_record_and_samples(tmp_path, registry):
@@ -54,23 +71,45 @@ def test_a_contract_violation_is_recorded_as_a_failed_run(tmp_path, registry):
     record = execute(request(tmp_path, "classify-71-labels", "nan-clf"), registry).record
     assert record.status == "failed" and record.metrics == []
     (error,) = record.errors
-    assert error.type == "ContractViolation" and "nan-clf" in error.message and "finite" in error.message
+    assert (
+        error.type == "ContractViolation"
+        and "nan-clf" in error.message
+        and "finite" in error.message
+    )
 
 
 def test_a_generator_with_the_wrong_lead_order_fails_its_contract(tmp_path, registry):
-    record = execute(request(tmp_path, "generate", "wrong-leads", "task.floor=false", "task.tstr=false"), registry).record
+    record = execute(
+        request(tmp_path, "generate", "wrong-leads", "task.floor=false", "task.tstr=false"),
+        registry,
+    ).record
     assert record.status == "failed" and "lead" in record.errors[0].message
 
 
 def test_an_abstaining_measurer_is_scored_with_its_abstain_rate(tmp_path, registry):
-    record = execute(request(tmp_path, "measure-intervals", "dummy-measurer", "task.plots=false"), registry).record
+    record = execute(
+        request(tmp_path, "measure-intervals", "dummy-measurer", "task.plots=false"), registry
+    ).record
     assert record.status == "completed"
     # it abstains on PR, QRS, QT and QTc and answers HR: 4 of the 5 intervals with a reference
-    samples = np.load(tmp_path / "results" / "measure-intervals" / "dummy-measurer" / f"{record.run_id}.samples.npz")
-    with_reference = sum(np.isfinite(samples[f"reference_{k}"]).sum() for k in ("pr", "qrs", "qt", "qtc", "hr"))
-    expected = sum(np.isfinite(samples[f"reference_{k}"]).sum() for k in ("pr", "qrs", "qt", "qtc")) / with_reference
+    samples = np.load(
+        tmp_path
+        / "results"
+        / "measure-intervals"
+        / "dummy-measurer"
+        / f"{record.run_id}.samples.npz"
+    )
+    with_reference = sum(
+        np.isfinite(samples[f"reference_{k}"]).sum() for k in ("pr", "qrs", "qt", "qtc", "hr")
+    )
+    expected = (
+        sum(np.isfinite(samples[f"reference_{k}"]).sum() for k in ("pr", "qrs", "qt", "qtc"))
+        / with_reference
+    )
     assert record.metric("abstain_rate").value == pytest.approx(expected)
-    assert record.dataset.splits["scored"] == 100  # a measurer without fit() is scored on every record
+    assert (
+        record.dataset.splits["scored"] == 100
+    )  # a measurer without fit() is scored on every record
 
 
 def test_the_same_seed_gives_the_same_numbers(tmp_path, registry):
@@ -93,11 +132,15 @@ def test_a_model_of_another_task_is_a_usage_error(tmp_path, registry):
 
 def test_an_unknown_setting_is_a_usage_error_naming_the_known_ones(tmp_path, registry):
     with pytest.raises(ConfigError, match="unknown setting"):
-        execute(request(tmp_path, "classify-71-labels", "dummy-clf", "task.n_bootstrap=5"), registry)
+        execute(
+            request(tmp_path, "classify-71-labels", "dummy-clf", "task.n_bootstrap=5"), registry
+        )
 
 
 def test_set_values_are_parsed_as_json_where_possible():
-    assert parse_sets(["nfe=10", "solver=rk4", "task.floor=false", "data.n_records=50", "grid=[1,2]"]) == {
+    assert parse_sets(
+        ["nfe=10", "solver=rk4", "task.floor=false", "data.n_records=50", "grid=[1,2]"]
+    ) == {
         "model": {"nfe": 10, "solver": "rk4", "grid": [1, 2]},
         "task": {"floor": False},
         "data": {"n_records": 50},

@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ecgbench.contracts.checks import check_array, require
+from ecgbench.errors import ConfigError
 
 INTERVALS: tuple[str, ...] = ("pr", "qrs", "qt", "qtc", "hr")
 QTC_FORMULAS: tuple[str, ...] = ("bazett", "fridericia", "framingham")
@@ -27,7 +28,7 @@ PLAUSIBLE: dict[str, tuple[float, float]] = {
 
 
 def qtc(qt_ms: np.ndarray, rr_ms: np.ndarray, formula: str = "bazett") -> np.ndarray:
-    """Heart-rate corrected QT in ms, RR in ms.
+    """Heart-rate corrected QT in ms from QT and RR in ms (RR in seconds inside the formula).
 
     bazett      QT / sqrt(RR[s])
     fridericia  QT / RR[s]^(1/3)
@@ -35,13 +36,14 @@ def qtc(qt_ms: np.ndarray, rr_ms: np.ndarray, formula: str = "bazett") -> np.nda
     """
     qt = np.asarray(qt_ms, dtype=np.float64)
     rr_s = np.asarray(rr_ms, dtype=np.float64) / 1000.0
-    if formula == "bazett":
-        return qt / np.sqrt(rr_s)
-    if formula == "fridericia":
-        return qt / np.cbrt(rr_s)
-    if formula == "framingham":
-        return qt + 154.0 * (1.0 - rr_s)
-    raise ValueError(f"unknown QTc formula {formula!r}; use one of {QTC_FORMULAS}")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if formula == "bazett":
+            return qt / np.sqrt(rr_s)
+        if formula == "fridericia":
+            return qt / np.cbrt(rr_s)
+        if formula == "framingham":
+            return qt + 154.0 * (1.0 - rr_s)
+    raise ConfigError(f"unknown QTc formula {formula!r}; choose one of {', '.join(QTC_FORMULAS)}")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,9 @@ from ecgbench.data.labels import SCP_CODES
 @cache
 def snomed_table() -> dict[str, dict]:
     """SNOMED code -> {abbreviation, name, scp (or None), relation, note} for the Challenge's 133 codes."""
-    text = resources.files("ecgbench.data").joinpath("snomed_to_scp.json").read_text(encoding="utf-8")
+    text = (
+        resources.files("ecgbench.data").joinpath("snomed_to_scp.json").read_text(encoding="utf-8")
+    )
     return {entry["snomed"]: entry for entry in json.loads(text)["codes"]}
 
 

@@ -158,7 +158,8 @@ class ECGDataset:
         h = hashlib.sha256()
         h.update(f"{self.fs}|{self.signals.shape}".encode())
         h.update("\n".join(map(str, self.record_ids.tolist())).encode())
-        h.update(np.ascontiguousarray(self.signals, dtype=np.float32).tobytes())
+        for start in range(0, len(self), 1024):  # in chunks: a memmapped cohort is never copied whole
+            h.update(np.ascontiguousarray(self.signals[start: start + 1024], dtype=np.float32).tobytes())
         h.update(np.ascontiguousarray(self.labels, dtype=np.uint8).tobytes())
         h.update(np.ascontiguousarray(self.folds, dtype=np.int64).tobytes())
         return h.hexdigest()

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+#: How a closed question's options are joined into one string in samples files.
+OPTION_SEPARATOR = " | "
+
 
 @dataclass(frozen=True)
 class QAItem:

@@ -11,9 +11,28 @@ from ecgbench.data.leads import LEADS
 
 #: info keys copied into the summary when the source sets them.
 _INFO_KEYS = (
-    "source", "path", "version", "version_evidence", "n_rows", "n_missing", "missing_examples", "file_column",
-    "resampled_from_500", "checksums", "cache", "n_source_records", "n_records_used", "window_s", "native_fs",
-    "resampled", "layout", "wave_marks", "leads_filled", "unmapped_snomed", "fold_override", "seed",
+    "source",
+    "path",
+    "version",
+    "version_evidence",
+    "n_rows",
+    "n_missing",
+    "missing_examples",
+    "file_column",
+    "resampled_from_500",
+    "checksums",
+    "cache",
+    "n_source_records",
+    "n_records_used",
+    "window_s",
+    "native_fs",
+    "resampled",
+    "layout",
+    "wave_marks",
+    "leads_filled",
+    "unmapped_snomed",
+    "fold_override",
+    "seed",
 )
 
 
@@ -26,7 +45,9 @@ def summarize(dataset: ECGDataset) -> dict:
     intervals          per field: n (non-NaN), median, q1, q3, min, max; ms (hr: bpm).
     """
     prevalence = dataset.label_prevalence()
-    positive = {code: n for code, n in sorted(prevalence.items(), key=lambda kv: (-kv[1], kv[0])) if n > 0}
+    positive = {
+        code: n for code, n in sorted(prevalence.items(), key=lambda kv: (-kv[1], kv[0])) if n > 0
+    }
     folds, counts = np.unique(np.asarray(dataset.folds), return_counts=True)
     present = dataset.lead_present.sum(axis=0)
     skipped = list(dataset.info.get("skipped", []))
@@ -43,7 +64,9 @@ def summarize(dataset: ECGDataset) -> dict:
         "absent_codes": len(prevalence) - len(positive),
         "n_unlabelled_records": int((dataset.labels.sum(axis=1) == 0).sum()),
         "sex": _counts(dataset.meta["sex"]) if "sex" in dataset.meta else {},
-        "age_median": _number(np.nanmedian(dataset.meta["age"])) if _has_values(dataset.meta, "age") else None,
+        "age_median": _number(np.nanmedian(dataset.meta["age"]))
+        if _has_values(dataset.meta, "age")
+        else None,
         "n_skipped": len(skipped),
         "skipped": skipped,
         "fingerprint": dataset.fingerprint,

@@ -23,9 +23,20 @@ import pandas as pd
 
 #: WFDB beat labels (normal, bundle branch block, atrial/nodal/ventricular premature, paced, fusion...).
 BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
-_WAVE_OF_PEAK = {"p": "p", "t": "t", "u": "u"}
+#: Peak marks of the other waves: P, T and U.
+_WAVE_PEAKS = frozenset("ptu")
 #: Per-beat fiducial columns, sample indices (NaN where not marked).
-FIDUCIALS: tuple[str, ...] = ("p_on", "p_peak", "p_off", "qrs_on", "qrs_peak", "qrs_off", "t_on", "t_peak", "t_off")
+FIDUCIALS: tuple[str, ...] = (
+    "p_on",
+    "p_peak",
+    "p_off",
+    "qrs_on",
+    "qrs_peak",
+    "qrs_off",
+    "t_on",
+    "t_peak",
+    "t_off",
+)
 #: A reference beat annotation within this distance of a marked QRS peak is the same beat.
 MATCH_TOLERANCE_S = 0.15
 #: Without reference beat annotations, two marked beats count as consecutive when their gap is
@@ -33,7 +44,9 @@ MATCH_TOLERANCE_S = 0.15
 CONSECUTIVE_GAP_FACTOR = 1.5
 
 
-def parse_waves(samples: Sequence[int], symbols: Sequence[str]) -> list[tuple[str, str, float, float, float]]:
+def parse_waves(
+    samples: Sequence[int], symbols: Sequence[str]
+) -> list[tuple[str, str, float, float, float]]:
     """(kind, peak symbol, onset, peak, offset) per marked wave in annotation order.
 
     kind is 'p', 'qrs', 't' or 'u'; onset/offset are NaN where unmarked.
@@ -41,9 +54,9 @@ def parse_waves(samples: Sequence[int], symbols: Sequence[str]) -> list[tuple[st
     waves = []
     n = len(symbols)
     for i, symbol in enumerate(symbols):
-        kind = "qrs" if symbol in BEAT_SYMBOLS else _WAVE_OF_PEAK.get(symbol)
-        if kind is None:
+        if symbol not in BEAT_SYMBOLS and symbol not in _WAVE_PEAKS:
             continue
+        kind = "qrs" if symbol in BEAT_SYMBOLS else symbol
         onset = float(samples[i - 1]) if i > 0 and symbols[i - 1] == "(" else np.nan
         offset = float(samples[i + 1]) if i + 1 < n and symbols[i + 1] == ")" else np.nan
         waves.append((kind, symbol, onset, float(samples[i]), offset))
@@ -80,7 +93,9 @@ def beat_rr(qrs_peaks: np.ndarray, fs: float, reference_beats: np.ndarray | None
     if reference_beats is not None and len(reference_beats) > 1:
         ref = np.sort(np.asarray(reference_beats, dtype=float))
         nearest = np.clip(np.searchsorted(ref, peaks), 1, len(ref) - 1)
-        nearest = np.where(np.abs(ref[nearest - 1] - peaks) < np.abs(ref[nearest] - peaks), nearest - 1, nearest)
+        nearest = np.where(
+            np.abs(ref[nearest - 1] - peaks) < np.abs(ref[nearest] - peaks), nearest - 1, nearest
+        )
         matched = np.abs(ref[nearest] - peaks) <= MATCH_TOLERANCE_S * fs
         has_previous = nearest > 0
         ok = matched & has_previous & np.isfinite(peaks)

@@ -38,11 +38,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tqdm.auto import tqdm
 
 from ecgbench.data import cinc2021
-from ecgbench.data.cache import DatasetCache, digest, files_state
+from ecgbench.data.cache import DatasetCache, MemoryStore, digest, files_state, start_entry
 from ecgbench.data.dataset import INTERVAL_FIELDS, ECGDataset
 from ecgbench.data.labels import N_LABELS, SCP_INDEX
 from ecgbench.data.leads import LEAD_INDEX, LEADS, canonical_lead
-from ecgbench.data.resample import resample
+from ecgbench.data.resample import filter_reach, resample
 from ecgbench.data.wave_marks import (
     BEAT_SYMBOLS,
     FIDUCIALS,
@@ -51,13 +51,26 @@ from ecgbench.data.wave_marks import (
     beat_span,
     marked_beats,
 )
-from ecgbench.data.wfdb_record import WFDBRecord, mv_scale, read_header, read_record
+from ecgbench.data.wfdb_record import Header, WFDBRecord, mv_scale, read_header, read_record
 from ecgbench.errors import DataError
 
 #: Bumped whenever a change would change what the loader returns (part of the cache key).
 READER_VERSION = 1
 #: Slots for channels with no standard lead name, in order: II and V5 first, the usual monitoring pair.
-FILL_ORDER: tuple[str, ...] = ("II", "V5", "V1", "I", "III", "aVF", "V2", "V3", "V4", "V6", "aVR", "aVL")
+FILL_ORDER: tuple[str, ...] = (
+    "II",
+    "V5",
+    "V1",
+    "I",
+    "III",
+    "aVF",
+    "V2",
+    "V3",
+    "V4",
+    "V6",
+    "aVR",
+    "aVL",
+)
 #: Channel names that are ECG but never one of the 12 leads (Frank orthogonal leads).
 _NEVER_FILLED = re.compile(r"^\s*v?[xyz]\s*$", re.IGNORECASE)
 #: Reference beat annotations used for RR when present.
@@ -75,17 +88,24 @@ class WFDBDirConfig(BaseModel):
         description="resample every record to this rate in Hz; None keeps the native rate, which all records must share",
     )
     window_s: float | None = Field(
-        default=10.0, description="window length in s; None keeps whole records, which must then all be equally long"
+        default=10.0,
+        description="window length in s; None keeps whole records, which must then all be equally long",
     )
     annotator: str | None = Field(
         default="auto",
         description="extension of the wave-mark annotations ('q1c' for the QT Database); 'auto' uses q1c where present",
     )
     annotated_only: bool = Field(
-        default=True, description="for records with wave marks, keep only the windows that hold a marked beat"
+        default=True,
+        description="for records with wave marks, keep only the windows that hold a marked beat",
     )
-    skip_bad: bool = Field(default=False, description="leave out bad records/windows and list them in info['skipped']")
-    cache: bool = Field(default=True, description="read from / write to the memmap cache under the ecgbench cache dir")
+    skip_bad: bool = Field(
+        default=False, description="leave out bad records/windows and list them in info['skipped']"
+    )
+    cache: bool = Field(
+        default=True,
+        description="read from / write to the memmap cache under the ecgbench cache dir",
+    )
     unnamed_leads: Literal["fill", "drop"] = Field(
         default="fill",
         description="channels with no standard lead name: put them in free slots (FILL_ORDER) or leave them out",
@@ -146,14 +166,14 @@ def load_wfdb_dir(config: WFDBDirConfig) -> ECGDataset:
         if cached is not None:
             return cached
     dataset = _build(root, records, config)
-    if cache is None:
-        dataset.info["cache"] = {"status": "off"}
+    store = start_entry(cache, state)
+    if isinstance(store, MemoryStore):
+        dataset.info["cache"] = store.status
         return dataset
-    pending = cache.begin(state)
     try:
-        return pending.commit(dataset)
+        return store.commit(dataset)
     finally:
-        pending.discard()
+        store.discard()
 
 
 def find_records(root: Path) -> list[str]:
@@ -212,7 +232,7 @@ def map_leads(sig_name: tuple[str, ...], units: tuple[str, ...], fill: bool) -> 
 
 def _build(root: Path, records: list[str], config: WFDBDirConfig) -> ECGDataset:
     skipped: list[dict] = []
-    headers: dict[str, wfdb.Record] = {}
+    headers: dict[str, Header] = {}
     for rid in records:
         try:
             headers[rid] = read_header(root / rid, rid)
@@ -221,10 +241,14 @@ def _build(root: Path, records: list[str], config: WFDBDirConfig) -> ECGDataset:
                 raise
             skipped.append({"record": rid, "reason": str(exc)})
     if not headers:
-        raise DataError(f"WFDB folder {root}: no readable record; first problem: {skipped[0]['reason']}")
+        raise DataError(
+            f"WFDB folder {root}: no readable record; first problem: {skipped[0]['reason']}"
+        )
     fs = config.fs if config.fs is not None else _common_rate(headers)
     parts: list[_RecordPart] = []
-    for rid in tqdm(list(headers), desc="reading WFDB records", disable=None, file=sys.stderr, leave=False):
+    for rid in tqdm(
+        list(headers), desc="reading WFDB records", disable=None, file=sys.stderr, leave=False
+    ):
         try:
             part = _read_part(root, rid, headers[rid], fs, config)
         except DataError as exc:
@@ -248,45 +272,64 @@ def _build(root: Path, records: list[str], config: WFDBDirConfig) -> ECGDataset:
     return _assemble(root, len(records), headers, parts, fs, config, skipped)
 
 
-def _common_rate(headers: dict[str, wfdb.Record]) -> float:
+def _common_rate(headers: dict[str, Header]) -> float:
     by_rate: dict[float, list[str]] = {}
     for rid, header in headers.items():
         by_rate.setdefault(float(header.fs), []).append(rid)
     if len(by_rate) > 1:
-        listing = "; ".join(f"{rate:g} Hz: {', '.join(rids[:5])}{' ...' if len(rids) > 5 else ''}"
-                            for rate, rids in sorted(by_rate.items()))
-        raise DataError(f"records have different sampling rates ({listing}); pass fs to resample them to one rate")
+        listing = "; ".join(
+            f"{rate:g} Hz: {', '.join(rids[:5])}{' ...' if len(rids) > 5 else ''}"
+            for rate, rids in sorted(by_rate.items())
+        )
+        raise DataError(
+            f"records have different sampling rates ({listing}); pass fs (--fs on the command line) to resample them to one rate"
+        )
     return next(iter(by_rate))
 
 
-def _read_part(root: Path, rid: str, header: wfdb.Record, fs: float, config: WFDBDirConfig) -> _RecordPart:
+def _read_part(
+    root: Path, rid: str, header: Header, fs: float, config: WFDBDirConfig
+) -> _RecordPart:
     path = root / rid
     rec = read_record(path, rid, header)
     part = _RecordPart(record=rid)
-    x = _twelve_leads(rec, rid, config.unnamed_leads == "fill", part)
-    x = resample(x, rec.fs, fs) if rec.fs != fs else x
+    native = _twelve_leads(rec, rid, config.unnamed_leads == "fill", part)
+    invalid = np.isnan(native) & ~np.isnan(native).all(axis=1, keepdims=True)
+    x, margin = native, 0
+    if rec.fs != fs:
+        # Invalid samples are bridged before filtering so that they cannot spread over the whole
+        # lead; every window within the filter's reach of one is rejected below.
+        x = resample(_bridge_gaps(native, invalid) if invalid.any() else native, rec.fs, fs)
+        margin = filter_reach(rec.fs, fs)
     beats, marks_ext = _marks(path, rid, rec, config.annotator)
     part.has_marks = beats is not None
     n = x.shape[-1]
     width = n if config.window_s is None else _window_samples(config.window_s, fs)
     if n < width:
-        raise DataError(f"record {rid}: {n / fs:g} s long, shorter than one window of {config.window_s:g} s")
+        raise DataError(
+            f"record {rid}: {n / fs:g} s long, shorter than one window of {config.window_s:g} s"
+        )
     part.whole = width == n
     for start in range(0, n - width + 1, width):
-        window_beats = _beats_in(beats, start / fs * rec.fs, (start + width) / fs * rec.fs) if beats is not None else None
-        if part.has_marks and config.annotated_only and (window_beats is None or window_beats.empty):
+        lo, hi = start / fs * rec.fs, (start + width) / fs * rec.fs
+        window_beats = _beats_in(beats, lo, hi) if beats is not None else None
+        if (
+            part.has_marks
+            and config.annotated_only
+            and (window_beats is None or window_beats.empty)
+        ):
             continue
         wid = _window_id(rid, start / fs, part.whole)
-        segment = x[:, start : start + width]
-        present = ~np.isnan(segment).all(axis=1)
-        if np.isnan(segment[present]).any():
+        bad_leads = invalid[:, max(0, int(lo) - margin) : int(np.ceil(hi)) + margin].any(axis=1)
+        if bad_leads.any():
             reason = f"record {wid}: invalid (NaN) samples in lead(s) " + ", ".join(
-                LEADS[i] for i in np.flatnonzero(present & np.isnan(segment).any(axis=1))
+                LEADS[i] for i in np.flatnonzero(bad_leads)
             )
             if not config.skip_bad:
                 raise DataError(reason)
             part.skipped_windows.append({"record": wid, "reason": reason})
             continue
+        segment = x[:, start : start + width]
         part.signals.append(segment)
         part.starts_s.append(start / fs)
         if window_beats is not None:
@@ -298,9 +341,26 @@ def _read_part(root: Path, rid: str, header: wfdb.Record, fs: float, config: WFD
         part.has_dx = True
         part.scp, part.unmapped_dx = cinc2021.map_dx(dx)
     part.meta.update(
-        {"sex": sex, "age": age, "record": rid, "fs_native": rec.fs, "annotator": marks_ext or "", "dx": ",".join(dx or [])}
+        {
+            "sex": sex,
+            "age": age,
+            "record": rid,
+            "fs_native": rec.fs,
+            "annotator": marks_ext or "",
+            "dx": ",".join(dx or []),
+        }
     )
     return part
+
+
+def _bridge_gaps(x: np.ndarray, invalid: np.ndarray) -> np.ndarray:
+    """Copy of x with invalid samples replaced by straight lines between their valid neighbours."""
+    out = x.copy()
+    for k in np.flatnonzero(invalid.any(axis=1)):
+        good = ~invalid[k]
+        t = np.arange(x.shape[-1])
+        out[k, ~good] = np.interp(t[~good], t[good], x[k, good]) if good.any() else 0.0
+    return out
 
 
 def _twelve_leads(rec: WFDBRecord, rid: str, fill: bool, part: _RecordPart) -> np.ndarray:
@@ -312,12 +372,17 @@ def _twelve_leads(rec: WFDBRecord, rid: str, fill: bool, part: _RecordPart) -> n
     x = np.full((len(LEADS), rec.signals.shape[-1]), np.nan, dtype=np.float32)
     for k, lead in used.items():
         x[LEAD_INDEX[lead]] = rec.signals[k]
-    part.meta["leads"] = ";".join(f"{lead}={rec.sig_name[k]}" for k, lead in sorted(used.items(), key=lambda kv: LEAD_INDEX[kv[1]]))
+    part.meta["leads"] = ";".join(
+        f"{lead}={rec.sig_name[k]}"
+        for k, lead in sorted(used.items(), key=lambda kv: LEAD_INDEX[kv[1]])
+    )
     part.meta["leads_filled"] = any(canonical_lead(rec.sig_name[k]) is None for k in used)
     return x
 
 
-def _marks(path: Path, rid: str, rec: WFDBRecord, annotator: str | None) -> tuple[pd.DataFrame | None, str | None]:
+def _marks(
+    path: Path, rid: str, rec: WFDBRecord, annotator: str | None
+) -> tuple[pd.DataFrame | None, str | None]:
     """Marked beats (native sample indices, with rr and hr) and the annotator used, or (None, None)."""
     if annotator is None:
         return None, None
@@ -326,7 +391,9 @@ def _marks(path: Path, rid: str, rec: WFDBRecord, annotator: str | None) -> tupl
     if not file.is_file():
         if annotator == "auto":
             return None, None
-        raise DataError(f"record {rid}: annotation file {file} is missing (annotator={annotator!r})")
+        raise DataError(
+            f"record {rid}: annotation file {file} is missing (annotator={annotator!r})"
+        )
     ann = _read_annotation(path, rid, ext)
     beats = marked_beats(ann.sample, ann.symbol)
     if beats.empty:
@@ -334,7 +401,9 @@ def _marks(path: Path, rid: str, rec: WFDBRecord, annotator: str | None) -> tupl
     reference = None
     if (path.with_name(f"{path.name}.{BEAT_ANNOTATOR}")).is_file() and ext != BEAT_ANNOTATOR:
         atr = _read_annotation(path, rid, BEAT_ANNOTATOR)
-        reference = np.array([s for s, sym in zip(atr.sample, atr.symbol, strict=True) if sym in BEAT_SYMBOLS])
+        reference = np.array(
+            [s for s, sym in zip(atr.sample, atr.symbol, strict=True) if sym in BEAT_SYMBOLS]
+        )
     peaks = beats["qrs_peak"].fillna(beats["qrs_on"]).to_numpy()
     beats = pd.concat([beats, beat_intervals(beats, rec.fs)], axis=1)
     beats["rr"] = beat_rr(peaks, rec.fs, reference)
@@ -346,7 +415,9 @@ def _read_annotation(path: Path, rid: str, ext: str) -> wfdb.Annotation:
     try:
         return wfdb.rdann(str(path), ext)
     except Exception as exc:  # wfdb raises bare struct/index errors on damaged files
-        raise DataError(f"record {rid}: annotation file {path.name}.{ext} cannot be read ({exc})") from exc
+        raise DataError(
+            f"record {rid}: annotation file {path.name}.{ext} cannot be read ({exc})"
+        ) from exc
 
 
 def _beats_in(beats: pd.DataFrame, lo: float, hi: float) -> pd.DataFrame:
@@ -355,11 +426,18 @@ def _beats_in(beats: pd.DataFrame, lo: float, hi: float) -> pd.DataFrame:
 
 
 def _window_intervals(beats: pd.DataFrame) -> dict:
-    return {name: float(np.nanmedian(beats[name])) if beats[name].notna().any() else np.nan for name in INTERVAL_FIELDS}
+    return {
+        name: float(np.nanmedian(beats[name])) if beats[name].notna().any() else np.nan
+        for name in INTERVAL_FIELDS
+    }
 
 
-def _to_window_samples(beats: pd.DataFrame, start: int, fs_native: float, fs: float) -> pd.DataFrame:
-    out = pd.DataFrame({name: np.round(beats[name].to_numpy() * fs / fs_native - start) for name in FIDUCIALS})
+def _to_window_samples(
+    beats: pd.DataFrame, start: int, fs_native: float, fs: float
+) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {name: np.round(beats[name].to_numpy() * fs / fs_native - start) for name in FIDUCIALS}
+    )
     out["symbol"] = beats["symbol"].to_numpy()
     return out
 
@@ -367,7 +445,9 @@ def _to_window_samples(beats: pd.DataFrame, start: int, fs_native: float, fs: fl
 def _window_samples(window_s: float, fs: float) -> int:
     width = window_s * fs
     if abs(width - round(width)) > 1e-6:
-        raise DataError(f"window_s={window_s:g} s at {fs:g} Hz is not a whole number of samples ({width:g})")
+        raise DataError(
+            f"window_s={window_s:g} s at {fs:g} Hz is not a whole number of samples ({width:g})"
+        )
     return int(round(width))
 
 
@@ -379,7 +459,7 @@ def _window_id(record: str, start_s: float, whole: bool) -> str:
 def _assemble(
     root: Path,
     n_source_records: int,
-    headers: dict[str, wfdb.Record],
+    headers: dict[str, Header],
     parts: list[_RecordPart],
     fs: float,
     config: WFDBDirConfig,
@@ -399,7 +479,9 @@ def _assemble(
             label_rows.append(part.scp)
             folds.append(record_fold(part.record))
             if any_marks:
-                interval_rows.append(part.intervals[w] if part.has_marks else dict.fromkeys(INTERVAL_FIELDS, np.nan))
+                interval_rows.append(
+                    part.intervals[w] if part.has_marks else dict.fromkeys(INTERVAL_FIELDS, np.nan)
+                )
                 if part.has_marks:
                     beat_tables.append(part.beats[w].assign(record=row))
     labels = np.zeros((len(ids), N_LABELS), dtype=np.uint8)
@@ -411,7 +493,11 @@ def _assemble(
     beats = None
     if any_marks:
         columns = ["record", *FIDUCIALS, "symbol"]
-        beats = pd.concat(beat_tables, ignore_index=True)[columns] if beat_tables else pd.DataFrame(columns=columns)
+        beats = (
+            pd.concat(beat_tables, ignore_index=True)[columns]
+            if beat_tables
+            else pd.DataFrame(columns=columns)
+        )
     native = pd.Series([float(h.fs) for rid, h in headers.items()]).value_counts().sort_index()
     info = {
         "source": "wfdb-dir",

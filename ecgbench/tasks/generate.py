@@ -21,7 +21,7 @@ from ecgbench.data.dataset import ECGDataset, FoldSplit
 from ecgbench.features import FeatureClassifier
 from ecgbench.metrics.bootstrap import MetricValue
 from ecgbench.metrics.classification import macro_auroc
-from ecgbench.metrics.generation import generation_suite, per_record_generation_values
+from ecgbench.metrics.generation import dtw_pairs, generation_suite, per_record_generation_values
 from ecgbench.tasks.result import TaskResult
 
 
@@ -80,8 +80,10 @@ def run(
     nfe = check_nfe(model.nfe, model=model_name)
 
     with ctx.phase("evaluate"):
+        pairs = dtw_pairs(generated, test.signals, test.labels, test.labels, seed=config.eval_seed)
         metrics = generation_suite(
-            generated, test.signals, test.labels, test.labels, test.fs, seed=config.eval_seed, n_boot=config.n_boot
+            generated, test.signals, test.labels, test.labels, test.fs, seed=config.eval_seed, n_boot=config.n_boot,
+            pairs=pairs,
         )
         floor = _floor(val, test, config, ctx) if config.floor else {}
         metrics = [
@@ -96,7 +98,7 @@ def run(
                         params={"device": ctx.device, "sample_seconds": sample_seconds}),
         ]
         per_record = per_record_generation_values(generated, test.signals, test.labels, test.labels, test.fs,
-                                                  seed=config.eval_seed)
+                                                  seed=config.eval_seed, pairs=pairs)
         artifacts = []
         if config.plot_records > 0:
             from ecgbench.data.plot import plot_comparison

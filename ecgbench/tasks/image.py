@@ -14,6 +14,7 @@ from ecgbench.context import RunContext
 from ecgbench.contracts.image import ImageInterpreter, check_answers
 from ecgbench.data.dataset import ECGDataset, FoldSplit
 from ecgbench.data.qa import QAConfig, build_qa
+from ecgbench.data.qa_types import OPTION_SEPARATOR
 from ecgbench.data.render import RenderConfig, render_dataset, save_png
 from ecgbench.metrics.text import image_suite
 from ecgbench.tasks.result import TaskResult
@@ -22,7 +23,8 @@ from ecgbench.tasks.result import TaskResult
 class ImageTaskConfig(BaseModel):
     """Evaluator settings; they are written into every record."""
 
-    eval_seed: int = Field(default=0, description="seed of rendering distortions and question sampling")
+    eval_seed: int = Field(default=0, description="seed of rendering distortions, question sampling and the bootstrap")
+    n_boot: int = Field(default=200, description="bootstrap resamples (over questions) per metric")
     max_train_images: int = Field(default=600, description="training records rendered (a stratified-free prefix of the split)")
     max_test_images: int = Field(default=200, description="test records rendered")
     render: RenderConfig = Field(default_factory=RenderConfig, description="how records are drawn")
@@ -61,7 +63,7 @@ def run(
             reply = model.answer(images, [item.question for item in batch])
             answers += check_answers(reply, n=len(batch), model=model_name)
     with ctx.phase("evaluate"):
-        metrics = image_suite(items, answers)
+        metrics = image_suite(items, answers, seed=config.eval_seed, n_boot=config.n_boot)
     artifacts = []
     for k in range(min(config.example_images, len(test_qa.images))):
         path = ctx.artifacts_dir / f"test-image-{k}.png"
@@ -75,6 +77,8 @@ def run(
         "question": np.array([item.question for item in items]),
         "answer": np.array(answers, dtype=str),
         "target": np.array([item.target for item in items]),
+        "options": np.array([OPTION_SEPARATOR.join(item.options) for item in items]),
+        "target_codes": np.array([",".join(item.target_codes) for item in items]),
     }
     return TaskResult(
         metrics=metrics, samples=samples, artifacts=artifacts,

@@ -9,8 +9,18 @@ A plugin's test suite holds every model to the same clauses with one line per mo
         overrides = {"n_iters": 2}   # optional, on top of the spec's validate_overrides
 """
 
-from ecgbench.testing.contracts import ClassifyContract, GenerateContract, ImageContract, IntervalsContract
-from ecgbench.testing.dummies import DummyClassifier, DummyGenerator, DummyImageInterpreter, DummyMeasurer
+from ecgbench.testing.contracts import (
+    ClassifyContract,
+    GenerateContract,
+    ImageContract,
+    IntervalsContract,
+)
+from ecgbench.testing.dummies import (
+    DummyClassifier,
+    DummyGenerator,
+    DummyImageInterpreter,
+    DummyMeasurer,
+)
 from ecgbench.validate import tiny_dataset
 
 __all__ = [

@@ -11,7 +11,9 @@ from ecgbench.registry import _EntryPoint
 from ecgbench.testing.dummies import DummyConfig, DummyGenerator
 
 
-def entry_point(name: str, module: object, dist: str | None = None, version: str = "1.0") -> _EntryPoint:
+def entry_point(
+    name: str, module: object, dist: str | None = None, version: str = "1.0"
+) -> _EntryPoint:
     return _EntryPoint(name, f"{name}:plugin", dist or f"ecgbench-{name}", version, lambda: module)
 
 
@@ -37,10 +39,20 @@ def plugin_module(name: str, *specs: ModelSpec, raise_after: int | None = None) 
     return module
 
 
-def model_spec(name: str, task: str = "generate", factory: str = "ecgbench.testing.dummies:create_generator",
-               **extra) -> ModelSpec:
-    return ModelSpec(name=name, task=task, summary=f"test model {name}", factory=factory,
-                     config="ecgbench.testing.dummies:DummyConfig", **extra)
+def model_spec(
+    name: str,
+    task: str = "generate",
+    factory: str = "ecgbench.testing.dummies:create_generator",
+    **extra,
+) -> ModelSpec:
+    return ModelSpec(
+        name=name,
+        task=task,
+        summary=f"test model {name}",
+        factory=factory,
+        config="ecgbench.testing.dummies:DummyConfig",
+        **extra,
+    )
 
 
 class WrongLeadOrderGenerator(DummyGenerator):
