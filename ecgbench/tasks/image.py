@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from ecgbench.context import RunContext
 from ecgbench.contracts.image import ImageInterpreter, check_answers
 from ecgbench.data.dataset import ECGDataset, FoldSplit
-from ecgbench.data.qa import QAConfig, build_qa
+from ecgbench.data.qa import QAConfig, build_qa, finding_codes
 from ecgbench.data.qa_types import OPTION_SEPARATOR
 from ecgbench.data.render import RenderConfig, render_dataset, save_png
 from ecgbench.metrics.text import image_suite
@@ -49,6 +49,8 @@ def run(
     ctx: RunContext,
 ) -> TaskResult:
     train, _, test = dataset.split(folds)
+    if config.qa.findings is None:  # ask about the same statements in training and test questions
+        config = config.model_copy(update={"qa": config.qa.model_copy(update={"findings": finding_codes(train, config.qa.min_positives)})})
     train_qa = _build(train, config.max_train_images, config, config.eval_seed, ctx, "train")
     test_qa = _build(test, config.max_test_images, config, config.eval_seed + 1, ctx, "test")
     with ctx.phase("fit"):

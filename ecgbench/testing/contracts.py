@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import pytest
-
 from ecgbench.registry import Registry
 from ecgbench.validate import validate_model
 
@@ -21,17 +19,14 @@ class _ContractTest:
     model: ClassVar[str]
     overrides: ClassVar[dict[str, Any]] = {}
 
-    @pytest.fixture(scope="class")
-    def registry(self) -> Registry:
-        return Registry()
-
-    def test_model_is_registered_by_a_loaded_plugin(self, registry: Registry) -> None:
+    def test_model_is_registered_by_a_loaded_plugin(self) -> None:
+        registry = Registry()
         spec = registry.model(self.model)
         assert spec.task == self.task
         assert registry.plugin_of("model", spec.name).status == "ok"
 
-    def test_every_contract_clause_holds(self, registry: Registry) -> None:
-        checks = validate_model(self.model, self.overrides, registry=registry)
+    def test_every_contract_clause_holds(self) -> None:
+        checks = validate_model(self.model, self.overrides)
         failed = [f"{c.clause}: {c.detail}" for c in checks if not c.ok]
         assert not failed, "\n".join(failed)
 
