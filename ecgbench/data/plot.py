@@ -37,12 +37,13 @@ def _pyplot():
 
 def _paper(ax, width_mm: float, height_mm: float) -> None:
     """ECG grid over [0, width] x [-height, 0] (mm); 1 mm minor, 5 mm major lines."""
-    for x in np.arange(0.0, width_mm + 1e-9, 1.0):
-        major = abs(x / 5.0 - round(x / 5.0)) < 1e-9
-        ax.axvline(x, color=_MAJOR if major else _MINOR, lw=0.6 if major else 0.3, zorder=0)
-    for y in np.arange(0.0, height_mm + 1e-9, 1.0):
-        major = abs(y / 5.0 - round(y / 5.0)) < 1e-9
-        ax.axhline(-y, color=_MAJOR if major else _MINOR, lw=0.6 if major else 0.3, zorder=0)
+    xs = np.arange(0.0, width_mm + 1e-9, 1.0)
+    ys = -np.arange(0.0, height_mm + 1e-9, 1.0)
+    for major, color, lw in ((False, _MINOR, 0.3), (True, _MAJOR, 0.6)):
+        keep_x = (np.round(xs) % 5 == 0) == major
+        keep_y = (np.round(-ys) % 5 == 0) == major
+        ax.vlines(xs[keep_x], -height_mm, 0.0, colors=color, linewidths=lw, zorder=0)
+        ax.hlines(ys[keep_y], 0.0, width_mm, colors=color, linewidths=lw, zorder=0)
     ax.set_xlim(0, width_mm)
     ax.set_ylim(-height_mm, 0)
     ax.set_aspect("equal")
@@ -152,11 +153,13 @@ def plot_comparison(
 ) -> Path:
     """Real float32[k, 12, T] next to generated float32[k, 12, T] records: the left block of
     columns shows the real records, the right block the generated ones, row by row."""
-    if real.shape[1:] != generated.shape[1:] and real.shape[1] != generated.shape[1]:
-        raise ValueError(f"plot_comparison: real {real.shape} and generated {generated.shape} differ in leads")
+    for name, x in (("real", real), ("generated", generated)):
+        if x.ndim != 3 or x.shape[1] != len(LEADS):
+            raise ValueError(f"plot_comparison expects {name} signals [k, 12, T], got {x.shape}")
     k = min(len(real), len(generated))
+    length = min(real.shape[-1], generated.shape[-1])
     return _strips(
-        [(np.asarray(real[:k]), ["real"] * k), (np.asarray(generated[:k]), ["generated"] * k)],
+        [(np.asarray(real[:k, :, :length]), ["real"] * k), (np.asarray(generated[:k, :, :length]), ["generated"] * k)],
         fs, path, leads, seconds, dpi,
     )
 
