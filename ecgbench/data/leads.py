@@ -55,3 +55,38 @@ def twelve_from_independent(x8: np.ndarray) -> np.ndarray:
 def independent_from_twelve(x12: np.ndarray) -> np.ndarray:
     """float[..., 12, T] in LEADS order -> float[..., 8, T] in INDEPENDENT_LEADS order."""
     return x12[..., [LEAD_INDEX[name] for name in INDEPENDENT_LEADS], :]
+
+
+#: Fallback order for single-lead measurers when the configured lead is missing: limb leads
+#: with upright P and T first (II, I, aVF, III), then the lateral and mid precordial leads, and
+#: last the leads where P and T are often small or inverted (V1, aVL, aVR).
+LEAD_PREFERENCE: tuple[str, ...] = ("II", "I", "aVF", "III", "V5", "V6", "V4", "V3", "V2", "V1", "aVL", "aVR")
+
+
+def standard_lead(name: str) -> str:
+    """The standard name of ``name`` (``"ii"``, ``"MLII"`` -> ``"II"``); ValueError when none."""
+    standard = canonical_lead(name)
+    if standard is None:
+        raise ValueError(f"{name!r} is not a lead of the 12-lead ECG; use one of {', '.join(LEADS)}")
+    return standard
+
+
+def usable_leads(signals: np.ndarray) -> np.ndarray:
+    """bool[n, 12]: leads whose every sample is finite (a missing lead is all-NaN).
+
+    signals: float[n, 12, T] in mV.
+    """
+    return np.isfinite(signals).all(axis=-1)
+
+
+def choose_leads(signals: np.ndarray, lead: str) -> np.ndarray:
+    """int64[n]: per record, the index of ``lead`` when usable, else of the first usable lead in
+    :data:`LEAD_PREFERENCE` (``lead`` itself moved to the front); -1 when no lead is usable.
+
+    signals: float[n, 12, T] in mV.
+    """
+    usable = usable_leads(signals)
+    order = [LEAD_INDEX[lead]] + [LEAD_INDEX[name] for name in LEAD_PREFERENCE if name != lead]
+    ranked = usable[:, order]
+    chosen = np.asarray(order, dtype=np.int64)[np.argmax(ranked, axis=1)]
+    return np.where(ranked.any(axis=1), chosen, -1)
