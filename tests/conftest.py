@@ -16,6 +16,8 @@ def installed_plugins(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def isolated_cache(tmp_path_factory, monkeypatch):
-    """Every test gets a fresh cache folder (checkpoints, dataset caches, floors)."""
-    monkeypatch.setenv("ECGBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
+def cache_dir(tmp_path, monkeypatch):
+    """Every test gets its own cache folder (checkpoints, dataset caches, floors), not yet created."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("ECGBENCH_CACHE", str(folder))
+    return folder

@@ -15,13 +15,6 @@ from ecgbench.data.labels import SCP_CODES, SCP_INDEX
 from ecgbench.data.wfdb_dir import WFDBDirConfig, load_wfdb_dir
 
 
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("ECGBENCH_CACHE", str(folder))
-    return folder
-
-
 @pytest.fixture(scope="module")
 def cinc_dir() -> Path:
     return shared_sample("cinc2021-sample")

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 from shared_data import shared_sample, uses_shared_data
 
 from ecgbench.data.dataset import ECGDataset, empty_meta
@@ -15,12 +13,6 @@ from ecgbench.data.labels import N_LABELS, SCP_INDEX
 from ecgbench.data.ptbxl import PTBXLConfig, load_ptbxl
 from ecgbench.data.summary import summarize
 from ecgbench.data.wfdb_dir import WFDBDirConfig, load_wfdb_dir
-
-
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("ECGBENCH_CACHE", str(tmp_path / "cache"))
-    return tmp_path / "cache"
 
 
 def _tiny(info: dict | None = None) -> ECGDataset:

@@ -111,7 +111,7 @@ def test_a_model_trained_on_the_evaluated_dataset_is_flagged(tmp_path):
         tmp_path / "results",
     )
     build(tmp_path / "results", tmp_path / "lb")
-    rows = list(csv.DictReader(open(tmp_path / "lb" / "classify-71-labels.csv")))
+    rows = list(csv.DictReader((tmp_path / "lb" / "classify-71-labels.csv").read_text().splitlines()))
     assert rows[0]["trained_on_eval_data"] == "yes"
 
 

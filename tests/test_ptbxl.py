@@ -27,13 +27,6 @@ pytestmark = shared_data_marks
 COPY_IDS = (1, 2, 3, 4, 5, 6)
 
 
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("ECGBENCH_CACHE", str(folder))
-    return folder
-
-
 @pytest.fixture(scope="module")
 def sample() -> Path:
     return shared_sample("ptbxl-sample")

@@ -27,13 +27,6 @@ QTDB_FS = 250
 WINDOW = 10 * QTDB_FS
 
 
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("ECGBENCH_CACHE", str(folder))
-    return folder
-
-
 @pytest.fixture(scope="module")
 def qtdb_dir() -> Path:
     return shared_sample("qtdb-sample")
