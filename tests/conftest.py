@@ -1,13 +1,12 @@
 """Core tests never see the plugins installed on the machine (as llm and datasette do it):
 a test that wants an installed plugin asks for it with the `installed_plugins` fixture."""
 
-import os
-
 import pytest
 
 
-def pytest_configure(config):
-    os.environ["ECGBENCH_LOAD_PLUGINS"] = ""
+@pytest.fixture(autouse=True)
+def no_installed_plugins(monkeypatch):
+    monkeypatch.setenv("ECGBENCH_LOAD_PLUGINS", "")
 
 
 @pytest.fixture

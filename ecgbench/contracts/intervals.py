@@ -8,12 +8,14 @@ that record, which the evaluator counts separately instead of guessing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ecgbench.contracts.checks import check_array, require
-from ecgbench.errors import ConfigError
+from ecgbench.data.leads import LEAD_PREFERENCE, standard_lead
+from ecgbench.errors import ConfigError, DataError
 
 INTERVALS: tuple[str, ...] = ("pr", "qrs", "qt", "qtc", "hr")
 QTC_FORMULAS: tuple[str, ...] = ("bazett", "fridericia", "framingham")
@@ -103,3 +105,31 @@ def check_measurements(m: object, *, n: int, model: str) -> IntervalMeasurements
                 f"range [{finite.min():.4g}, {finite.max():.4g}]",
             )
     return m
+
+
+class SingleLeadConfig(BaseModel):
+    """Settings every single-lead measurer shares (subclass it for a model's own settings)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lead: str = Field(
+        default="II",
+        description="The lead to measure. When a record lacks it (not all samples finite), the first "
+        f"usable lead of {', '.join(LEAD_PREFERENCE)} is used instead.",
+    )
+    qtc_formula: Literal["bazett", "fridericia", "framingham"] = Field(
+        default="bazett", description="Heart-rate correction of QT: bazett (default), fridericia or framingham."
+    )
+
+    @field_validator("lead")
+    @classmethod
+    def _standard_lead(cls, value: str) -> str:
+        return standard_lead(value)
+
+
+def check_measurer_input(signals: object, fs: float, *, model: str, min_fs: float = 100.0) -> None:
+    """What a measurer may assume: ``float[n, 12, T]`` in mV at ``fs >= min_fs`` Hz."""
+    if not isinstance(signals, np.ndarray) or signals.ndim != 3 or signals.shape[1] != 12:
+        raise DataError(f"{model}: signals must be a float array [n, 12, T] in mV, got shape {getattr(signals, 'shape', None)}")
+    if not fs >= min_fs:
+        raise DataError(f"{model}: sampling rate {fs} Hz is below the {min_fs:g} Hz it needs")

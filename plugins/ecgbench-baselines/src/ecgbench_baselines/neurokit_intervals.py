@@ -15,38 +15,24 @@ II, I, aVF, III, V5, V6, V4, V3, V2, V1, aVL, aVR.
 from __future__ import annotations
 
 import warnings
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field
 
 from ecgbench.context import RunContext
-from ecgbench.contracts.intervals import IntervalMeasurements, qtc
-from ecgbench.data.leads import choose_leads, standard_lead
-from ecgbench.errors import DataError
+from ecgbench.contracts.intervals import (
+    IntervalMeasurements,
+    SingleLeadConfig,
+    check_measurer_input,
+    qtc,
+)
+from ecgbench.data.leads import choose_leads
 
 MIN_FS = 100.0
-class NeurokitConfig(BaseModel):
+class NeurokitConfig(SingleLeadConfig):
     """Settings of the ``neurokit-dwt`` measurer."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    lead: str = Field(
-        default="II",
-        description=(
-            "The lead to measure. When a record lacks it (all-NaN or not finite), the first usable "
-            "lead of II, I, aVF, III, V5, V6, V4, V3, V2, V1, aVL, aVR is used instead."
-        ),
-    )
-    qtc_formula: Literal["bazett", "fridericia", "framingham"] = Field(
-        default="bazett", description="Heart-rate correction of QT: bazett (default), fridericia or framingham."
-    )
     powerline_hz: int = Field(default=50, description="Mains frequency removed by nk.ecg_clean (50 or 60).")
-
-    @field_validator("lead")
-    @classmethod
-    def _standard_lead(cls, value: str) -> str:
-        return standard_lead(value)
 
 
 class NeurokitDWT:
@@ -59,10 +45,7 @@ class NeurokitDWT:
 
     def measure(self, signals: np.ndarray, fs: float) -> IntervalMeasurements:
         """signals float[n, 12, T] in mV (missing lead = all-NaN) at ``fs`` Hz -> float64[n] each."""
-        if not isinstance(signals, np.ndarray) or signals.ndim != 3 or signals.shape[1] != 12:
-            raise DataError(f"neurokit-dwt: signals must be a float array [n, 12, T] in mV, got {getattr(signals, 'shape', None)}")
-        if not fs >= MIN_FS:
-            raise DataError(f"neurokit-dwt: sampling rate {fs} Hz is below the {MIN_FS:g} Hz it needs")
+        check_measurer_input(signals, fs, model="neurokit-dwt", min_fs=MIN_FS)
         n = signals.shape[0]
         leads = choose_leads(signals, self.config.lead)
         values = np.full((4, n), np.nan)

@@ -4,34 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field
 
-from ecgbench.data.leads import standard_lead
+from ecgbench.contracts.intervals import SingleLeadConfig
 
 QTcFormula = Literal["bazett", "fridericia", "framingham"]
-
-
-class SingleLeadConfig(BaseModel):
-    """Settings every single-lead measurer shares."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    lead: str = Field(
-        default="II",
-        description=(
-            "The lead to measure. When a record lacks it (all-NaN or not finite), the first usable "
-            "lead of II, I, aVF, III, V5, V6, V4, V3, V2, V1, aVL, aVR is used instead."
-        ),
-    )
-    qtc_formula: QTcFormula = Field(
-        default="bazett",
-        description="Heart-rate correction of QT: bazett (default), fridericia or framingham.",
-    )
-
-    @field_validator("lead")
-    @classmethod
-    def _standard_lead(cls, value: str) -> str:
-        return standard_lead(value)
 
 
 class FeatureDBConfig(SingleLeadConfig):

@@ -20,9 +20,9 @@ from types import ModuleType
 import numpy as np
 
 from ecgbench.context import RunContext
-from ecgbench.contracts.intervals import IntervalMeasurements
+from ecgbench.contracts.intervals import IntervalMeasurements, check_measurer_input
 from ecgbench.data.leads import choose_leads, usable_leads
-from ecgbench.errors import ConfigError, DataError
+from ecgbench.errors import ConfigError
 from ecgbench_featuredb.config import ECGdeliConfig
 from ecgbench_featuredb.measurements import assemble, nan_array
 
@@ -53,10 +53,7 @@ class ECGdeli:
 
     def measure(self, signals: np.ndarray, fs: float) -> IntervalMeasurements:
         """signals float[n, 12, T] in mV (missing lead = all-NaN) at ``fs`` Hz -> float64[n] each."""
-        if not isinstance(signals, np.ndarray) or signals.ndim != 3 or signals.shape[1] != 12:
-            raise DataError(f"ecgdeli: signals must be a float array [n, 12, T] in mV, got {getattr(signals, 'shape', None)}")
-        if not fs >= MIN_FS:
-            raise DataError(f"ecgdeli: sampling rate {fs} Hz is below the {MIN_FS:g} Hz it needs")
+        check_measurer_input(signals, fs, model="ecgdeli", min_fs=MIN_FS)
         n = signals.shape[0]
         usable = usable_leads(signals)
         chosen = choose_leads(signals, self.config.lead)

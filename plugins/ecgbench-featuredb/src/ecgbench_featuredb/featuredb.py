@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecgbench.context import RunContext
-from ecgbench.contracts.intervals import IntervalMeasurements
+from ecgbench.contracts.intervals import IntervalMeasurements, check_measurer_input
 from ecgbench.data.leads import LEAD_INDEX, choose_leads, usable_leads
-from ecgbench.errors import DataError
 from ecgbench_featuredb.average_beat import AverageBeat, average_beat
 from ecgbench_featuredb.config import FeatureDBConfig
 from ecgbench_featuredb.delineation import Fiducials, WaveCriteria, delineate
@@ -61,7 +60,7 @@ class FeatureDB:
 
     def measure(self, signals: np.ndarray, fs: float) -> IntervalMeasurements:
         """signals float[n, 12, T] in mV (missing lead = all-NaN) at ``fs`` Hz -> float64[n] each."""
-        _check_input(signals, fs)
+        check_measurer_input(signals, fs, model="featuredb", min_fs=MIN_FS)
         n = signals.shape[0]
         usable = usable_leads(signals)
         leads = choose_leads(signals, self.config.lead)
@@ -125,14 +124,6 @@ def _intervals(analysis: LeadAnalysis) -> tuple[float, float, float, float]:
     if f is None or beat is None:
         return rr, nan, nan, nan
     return rr, beat.ms(f.qrs_on - f.p_on), beat.ms(f.qrs_off - f.qrs_on), beat.ms(f.t_off - f.qrs_on)
-
-
-def _check_input(signals: np.ndarray, fs: float) -> None:
-    if not isinstance(signals, np.ndarray) or signals.ndim != 3 or signals.shape[1] != 12:
-        shape = getattr(signals, "shape", None)
-        raise DataError(f"featuredb: signals must be a float array [n, 12, T] in mV, got shape {shape}")
-    if not fs >= MIN_FS:
-        raise DataError(f"featuredb: sampling rate {fs} Hz is below the {MIN_FS:g} Hz it needs")
 
 
 def create(config: FeatureDBConfig, ctx: RunContext) -> FeatureDB:
