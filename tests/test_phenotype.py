@@ -120,7 +120,9 @@ def _cohort(n=300, seed=0):
     """Outcome driven by a hidden feature that prototype 1 tracks and the class score does not."""
     rng = np.random.default_rng(seed)
     hidden = rng.normal(size=n)
-    sims = np.column_stack([rng.normal(size=n), hidden + 0.3 * rng.normal(size=n), rng.normal(size=n)])
+    sims = np.column_stack(
+        [rng.normal(size=n), hidden + 0.3 * rng.normal(size=n), rng.normal(size=n)]
+    )
     scores = np.full((n, len(SCP_CODES)), 0.5)
     scores[:, SCP_INDEX["CLBBB"]] = 1 / (1 + np.exp(-rng.normal(size=n)))
     y = (hidden > 0).astype(float)

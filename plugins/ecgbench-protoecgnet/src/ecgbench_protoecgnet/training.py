@@ -1,0 +1,132 @@
+"""One training stage: Adam + cosine annealing over shuffled mini-batches, model selection on
+the validation split by the dataset-level macro AUROC, early stopping, best weights restored."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+from torch import nn
+
+from ecgbench.context import RunContext
+
+
+def macro_auroc(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """Mean ROC AUC over the columns that hold both classes (NaN if none does).
+
+    Computed once over the whole split, never per batch.
+    """
+    y_true = np.asarray(y_true)
+    cols = [j for j in range(y_true.shape[1]) if 0 < y_true[:, j].sum() < len(y_true)]
+    if not cols:
+        return float("nan")
+    return float(np.mean([roc_auc_score(y_true[:, j], y_score[:, j]) for j in cols]))
+
+
+@dataclass
+class StageLog:
+    """What a stage did, for the run record."""
+
+    name: str
+    epochs: int = 0
+    best_epoch: int = -1
+    best_val_macro_auroc: float = float("nan")
+    train_loss: list[float] = field(default_factory=list)
+    #: the starting state's value (epoch 0), then one per epoch
+    val_macro_auroc: list[float] = field(default_factory=list)
+    loss_terms: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        """JSON-ready: rounded, with None for undefined values (NaN)."""
+        return {
+            "name": self.name,
+            "epochs": self.epochs,
+            "best_epoch": self.best_epoch,
+            "best_val_macro_auroc": _plain(self.best_val_macro_auroc),
+            "train_loss": [_plain(v) for v in self.train_loss],
+            "val_macro_auroc": [_plain(v) for v in self.val_macro_auroc],
+            "loss_terms": {k: _plain(v) for k, v in self.loss_terms.items()},
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def _plain(value: float) -> float | None:
+    return round(float(value), 6) if np.isfinite(value) else None
+
+
+StepFn = Callable[[np.ndarray], tuple[torch.Tensor, dict[str, float]]]
+
+
+def run_stage(
+    name: str,
+    owner: nn.Module,
+    params: list[nn.Parameter],
+    step: StepFn,
+    validate: Callable[[], np.ndarray],
+    y_val: np.ndarray,
+    n_train: int,
+    *,
+    epochs: int,
+    patience: int,
+    lr: float,
+    weight_decay: float,
+    batch_size: int,
+    rng: np.random.Generator,
+    ctx: RunContext,
+    train_mode: Callable[[], None],
+) -> StageLog:
+    """Train ``params`` for up to ``epochs``; keep the state of ``owner`` with the best
+    validation macro AUROC (the starting state counts as epoch 0, so a stage never ends below
+    where it began; ties and NaN fall back to the later state), stop after ``patience`` epochs
+    without improvement, and restore the best state.
+
+    ``step(batch_indices)`` returns the batch loss and its named terms; ``validate()``
+    returns the validation probabilities ``[n_val, C]``; ``train_mode()`` sets the modules
+    to the right train/eval mode before each epoch.
+    """
+    log = StageLog(name)
+    if epochs <= 0 or not params:
+        return log
+    started = time.perf_counter()
+    optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+    start_score = macro_auroc(y_val, validate())
+    log.val_macro_auroc.append(start_score)
+    best_state, waited = copy.deepcopy(owner.state_dict()), 0
+    best_score = start_score if np.isfinite(start_score) else float("-inf")
+    log.best_epoch, log.best_val_macro_auroc = 0, start_score
+    for epoch in ctx.progress(range(1, epochs + 1), desc=name, total=epochs):
+        train_mode()
+        order = rng.permutation(n_train)
+        losses, terms = [], {}
+        for lo in range(0, n_train, batch_size):
+            loss, parts = step(order[lo : lo + batch_size])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()))
+            for k, v in parts.items():
+                terms[k] = terms.get(k, 0.0) + v
+        scheduler.step()
+        log.train_loss.append(float(np.mean(losses)))
+        log.loss_terms = {k: v / len(losses) for k, v in terms.items()}
+        score = macro_auroc(y_val, validate())
+        log.val_macro_auroc.append(score)
+        log.epochs = epoch
+        comparable = score if np.isfinite(score) else float("-inf")
+        if comparable >= best_score:
+            best_state, best_score, waited = copy.deepcopy(owner.state_dict()), comparable, 0
+            log.best_epoch, log.best_val_macro_auroc = epoch, score
+        else:
+            waited += 1
+            if waited >= patience:
+                break
+    owner.load_state_dict(best_state)
+    log.seconds = time.perf_counter() - started
+    return log
