@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
+from ecgbench_baselines.template_generator import TemplateGeneratorConfig, create
 
 from ecgbench.context import RunContext
 from ecgbench.data.labels import SCP_INDEX
 from ecgbench.data.phantom import PhantomConfig, load_phantom
 from ecgbench.features import r_peaks
 from ecgbench.testing import GenerateContract
-from ecgbench_baselines.template_generator import TemplateGeneratorConfig, create
 
 
 class TestContract(GenerateContract):

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ecgbench.context import RunContext
+from ecgbench.metrics.classification import macro_auroc
 from ecgbench_protoecgnet.config import ProtoECGNetConfig
 from ecgbench_protoecgnet.losses import (
     LossWeights,
@@ -22,7 +23,7 @@ from ecgbench_protoecgnet.losses import (
 )
 from ecgbench_protoecgnet.network import ProtoECGNetModule, PrototypeBranch
 from ecgbench_protoecgnet.projection import PrototypeSource, project_prototypes
-from ecgbench_protoecgnet.training import StageLog, macro_auroc, run_stage
+from ecgbench_protoecgnet.training import StageLog, run_stage
 
 
 @torch.no_grad()
@@ -132,10 +133,10 @@ class _Trainer:
 
         started = time.perf_counter()
         validate_prototypes = val_of(lambda x: branch(x)[0])
-        before = macro_auroc(yva, validate_prototypes())
+        before = macro_auroc(yva, validate_prototypes())[0]
         sources = project_prototypes(branch, xtr, ytr, record_ids, cfg.batch_size * 4, dev)
         log = StageLog(f"{b}/projection", seconds=time.perf_counter() - started)
-        log.val_macro_auroc = [before, macro_auroc(yva, validate_prototypes())]
+        log.val_macro_auroc = [before, macro_auroc(yva, validate_prototypes())[0]]
         log.loss_terms = {
             "projected": float(sum(s is not None for s in sources)),
             "prototypes": float(len(sources)),

@@ -10,22 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 from torch import nn
 
 from ecgbench.context import RunContext
-
-
-def macro_auroc(y_true: np.ndarray, y_score: np.ndarray) -> float:
-    """Mean ROC AUC over the columns that hold both classes (NaN if none does).
-
-    Computed once over the whole split, never per batch.
-    """
-    y_true = np.asarray(y_true)
-    cols = [j for j in range(y_true.shape[1]) if 0 < y_true[:, j].sum() < len(y_true)]
-    if not cols:
-        return float("nan")
-    return float(np.mean([roc_auc_score(y_true[:, j], y_score[:, j]) for j in cols]))
+from ecgbench.metrics.classification import macro_auroc
 
 
 @dataclass
@@ -96,7 +84,7 @@ def run_stage(
     started = time.perf_counter()
     optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
-    start_score = macro_auroc(y_val, validate())
+    start_score = macro_auroc(y_val, validate())[0]
     log.val_macro_auroc.append(start_score)
     best_state, waited = copy.deepcopy(owner.state_dict()), 0
     best_score = start_score if np.isfinite(start_score) else float("-inf")
@@ -116,7 +104,7 @@ def run_stage(
         scheduler.step()
         log.train_loss.append(float(np.mean(losses)))
         log.loss_terms = {k: v / len(losses) for k, v in terms.items()}
-        score = macro_auroc(y_val, validate())
+        score = macro_auroc(y_val, validate())[0]
         log.val_macro_auroc.append(score)
         log.epochs = epoch
         comparable = score if np.isfinite(score) else float("-inf")

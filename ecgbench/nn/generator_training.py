@@ -1,0 +1,379 @@
+"""Fitting and sampling plumbing shared by the generators built on the SSSD-ECG backbone.
+
+A subclass of :class:`BackboneGenerator` supplies only its objective (the training loss) and
+its sampler; data preparation, the lead mapping, label handling, the checkpointed training
+loop with resume, caching of trained weights and the run notes live here, written once.
+
+Leads: the network models the 8 independent leads (I, aVF, V1–V6, :data:`INDEPENDENT_LEADS`);
+II, III, aVR and aVL are derived by Einthoven's and Goldberger's identities, and the output is
+in the harness order I, II, III, aVR, aVL, aVF, V1–V6.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from ecgbench.context import RunContext
+from ecgbench.data.dataset import ECGDataset
+from ecgbench.data.labels import N_LABELS
+from ecgbench.data.leads import INDEPENDENT_LEADS, independent_from_twelve, twelve_from_independent
+from ecgbench.errors import DataError
+from ecgbench.nn.checkpoints import checkpoint_path, load_checkpoint, save_checkpoint, training_key
+from ecgbench.nn.generator_config import BackboneGeneratorConfig
+from ecgbench.nn.sssd_backbone import SSSDBackbone, count_parameters
+
+#: Points kept in the ``loss_curve`` run note.
+LOSS_CURVE_POINTS = 20
+#: Loss is averaged over this many segments of the run (progress bar and stored curve).
+LOSS_SEGMENTS = 40
+
+LossFunction = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]
+
+
+def stream_seed(seed: int, index: int) -> int:
+    """An independent 63-bit seed for item ``index`` of a stream (an iteration, a batch)."""
+    return int(np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def randn(shape: tuple[int, ...], generator: torch.Generator, like: torch.Tensor) -> torch.Tensor:
+    """Standard normal noise drawn on the CPU (identical on every device), moved to ``like``'s device."""
+    return torch.randn(shape, generator=generator).to(device=like.device, dtype=like.dtype)
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """What the network trains on.
+
+    signals  float32[n, 8, T] in model units (mV / scale), leads in INDEPENDENT_LEADS order.
+    labels   float32[n, 71] multi-hot.
+    scale    mV per model unit (1.0 when not normalised).
+    """
+
+    signals: torch.Tensor
+    labels: torch.Tensor
+    scale: float
+
+
+def prepare_training_data(train: ECGDataset, normalise: str) -> TrainingData:
+    """The 8 independent leads of every record, optionally divided by one global scale."""
+    if len(train) == 0:
+        raise DataError(f"dataset {train.name!r}: no training records")
+    x8 = independent_from_twelve(train.signals).astype(np.float32)
+    finite = np.isfinite(x8).all(axis=(1, 2))
+    if not finite.all():
+        first = int(np.flatnonzero(~finite)[0])
+        raise DataError(
+            f"dataset {train.name!r}, record {train.record_ids[first]!r}: missing or non-finite samples in "
+            f"leads {', '.join(INDEPENDENT_LEADS)}; the generator models these 8 leads and needs all of them "
+            f"({int((~finite).sum())} records affected)"
+        )
+    scale = float(x8.std()) if normalise == "global_std" else 1.0
+    if not scale > 0:
+        raise DataError(f"dataset {train.name!r}: the training signals are constant; nothing to learn")
+    return TrainingData(torch.from_numpy(x8 / scale), torch.from_numpy(train.labels.astype(np.float32)), scale)
+
+
+def twelve_lead_mv(x8: torch.Tensor, scale: float) -> np.ndarray:
+    """float[n, 8, T] model units -> float32[n, 12, T] mV in the harness lead order."""
+    return twelve_from_independent(x8.detach().float().cpu().numpy() * scale).astype(np.float32)
+
+
+def condition_labels(n: int, labels: np.ndarray | None, train_labels: np.ndarray, seed: int) -> np.ndarray:
+    """float32[n, 71] conditions: the given multi-hot rows, or (None) rows drawn from the training set."""
+    if labels is None:
+        rows = np.random.default_rng([seed, 71]).integers(len(train_labels), size=n)
+        return train_labels[rows].astype(np.float32)
+    labels = np.asarray(labels)
+    if labels.shape != (n, N_LABELS):
+        raise DataError(f"sample(): labels must be uint8[{n}, {N_LABELS}] (one multi-hot row per record), got {labels.shape}")
+    if not np.isin(labels, (0, 1)).all():
+        raise DataError("sample(): labels must be multi-hot (0 or 1 only)")
+    return labels.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    """What a (possibly cached or resumed) training run reports."""
+
+    iterations: int
+    loss_curve: list[float]
+    train_seconds: float
+    trained_now: bool
+    resumed_from: int | None
+
+
+def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
+    tensors = {}
+    for index, state in optimizer.state_dict()["state"].items():
+        for name, value in state.items():
+            tensors[f"optimizer.{index}.{name}"] = value if torch.is_tensor(value) else torch.tensor(value)
+    return tensors
+
+
+def _load_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]) -> None:
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optimizer."):
+            _, index, name = key.split(".", 2)
+            state.setdefault(int(index), {})[name] = value
+    optimizer.load_state_dict({"state": state, "param_groups": optimizer.state_dict()["param_groups"]})
+
+
+def _model_tensors(net: nn.Module, prefix: str = "model.") -> dict[str, torch.Tensor]:
+    return {f"{prefix}{k}": v for k, v in net.state_dict().items()}
+
+
+def _load_model(net: nn.Module, tensors: dict[str, torch.Tensor], prefix: str = "model.") -> None:
+    net.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
+
+
+class WeightAverage:
+    """Exponential moving average of a network's floating-point state (parameters and buffers)."""
+
+    def __init__(self, net: nn.Module, decay: float):
+        self.net, self.decay = net, decay
+        self.average = {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, iteration: int) -> None:
+        decay = min(self.decay, (1 + iteration) / (10 + iteration))
+        for name, value in self.net.state_dict().items():
+            if value.is_floating_point():
+                self.average[name].lerp_(value, 1 - decay)
+            else:
+                self.average[name].copy_(value)
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        return {f"ema.{k}": v for k, v in self.average.items()}
+
+    def load(self, tensors: dict[str, torch.Tensor]) -> None:
+        for name in self.average:
+            self.average[name].copy_(tensors[f"ema.{name}"])
+
+
+def train_network(
+    net: nn.Module,
+    loss_fn: LossFunction,
+    data: TrainingData,
+    config: BackboneGeneratorConfig,
+    *,
+    seed: int,
+    final_path: Path,
+    resume_path: Path,
+    ctx: RunContext,
+    desc: str,
+) -> TrainingOutcome:
+    """Train ``net`` with Adam for ``config.n_iters`` steps, or load the weights if cached.
+
+    Every random draw of iteration i (batch indices, noise, time) comes from a generator
+    seeded by (seed, i), so an interrupted run resumed from its last checkpoint ends with the
+    same weights as an uninterrupted one. A resumable checkpoint (weights, Adam state, loss
+    so far) is written every ``config.checkpoint_every`` iterations; the final weights go to
+    ``final_path`` and the resumable file is removed. With ``config.ema_decay > 0`` the
+    network ends with (and the cache holds) the moving average of its weights.
+    """
+    device = next(net.parameters()).device
+    if final_path.exists():
+        tensors, meta = load_checkpoint(final_path, device=str(device))
+        _load_model(net, tensors)
+        return TrainingOutcome(int(meta["iteration"]), json.loads(meta["loss_curve"]), float(meta["train_seconds"]), False, None)
+
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
+    average = WeightAverage(net, config.ema_decay) if config.ema_decay > 0 else None
+    start, curve, seconds_before, segment_sum, segment_count, resumed_from = 0, [], 0.0, 0.0, 0, None
+    if resume_path.exists():
+        tensors, meta = load_checkpoint(resume_path, device=str(device))
+        _load_model(net, tensors)
+        _load_optimizer(optimizer, tensors)
+        if average is not None:
+            average.load(tensors)
+        start = resumed_from = int(meta["iteration"])
+        curve, seconds_before = json.loads(meta["loss_curve"]), float(meta["train_seconds"])
+        segment_sum, segment_count = float(meta["segment_sum"]), int(meta["segment_count"])
+
+    signals, labels = data.signals.to(device), data.labels.to(device)
+    autocast = (
+        torch.autocast(device_type="cuda", dtype=torch.bfloat16) if config.amp and device.type == "cuda" else nullcontext()
+    )
+    segment = math.ceil(config.n_iters / LOSS_SEGMENTS)
+    began = time.perf_counter()
+
+    def checkpoint(iteration: int) -> None:
+        meta = {
+            "iteration": iteration,
+            "loss_curve": json.dumps(curve),
+            "train_seconds": seconds_before + time.perf_counter() - began,
+            "segment_sum": segment_sum,
+            "segment_count": segment_count,
+            "data_scale": data.scale,
+        }
+        tensors = {**_model_tensors(net), **_optimizer_tensors(optimizer)}
+        save_checkpoint(resume_path, {**tensors, **(average.tensors() if average else {})}, meta)
+
+    net.train()
+    iteration = start
+    while iteration < config.n_iters:
+        stop = min(config.n_iters, (iteration // segment + 1) * segment)
+        shown = f" loss {curve[-1]:.4f}" if curve else ""
+        for i in ctx.progress(range(iteration, stop), desc=f"{desc} {iteration}/{config.n_iters}{shown}"):
+            generator = torch.Generator().manual_seed(stream_seed(seed, i))
+            rows = torch.randint(len(signals), (config.batch_size,), generator=generator).to(device)
+            with autocast:
+                loss = loss_fn(net, signals[rows], labels[rows], generator)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if average is not None:
+                average.update(i)
+            segment_sum, segment_count = segment_sum + float(loss.detach()), segment_count + 1
+            if not math.isfinite(segment_sum):
+                raise FloatingPointError(f"{desc}: the training loss became {loss.item()} at iteration {i}")
+            if stop == i + 1:
+                curve.append(segment_sum / segment_count)
+                segment_sum, segment_count = 0.0, 0
+            if (i + 1) % config.checkpoint_every == 0 and i + 1 < config.n_iters:
+                checkpoint(i + 1)
+        iteration = stop
+
+    seconds = seconds_before + time.perf_counter() - began
+    if average is not None:  # sample with (and cache) the averaged weights
+        net.load_state_dict(average.average)
+    meta = {"iteration": config.n_iters, "loss_curve": json.dumps(curve), "train_seconds": seconds, "data_scale": data.scale}
+    save_checkpoint(final_path, _model_tensors(net), meta)
+    resume_path.unlink(missing_ok=True)
+    return TrainingOutcome(config.n_iters, curve, seconds, True, resumed_from)
+
+
+def _thin(curve: list[float], points: int) -> list[float]:
+    """At most ``points`` values of a curve, evenly spaced, always keeping the last."""
+    if len(curve) <= points:
+        return [round(v, 6) for v in curve]
+    index = np.unique(np.linspace(0, len(curve) - 1, points).round().astype(int))
+    return [round(curve[i], 6) for i in index]
+
+
+class BackboneGenerator(ABC):
+    """A ``generate`` model on the SSSD-ECG backbone; subclasses supply objective and sampler.
+
+    ``fit(train)`` trains (or loads cached weights keyed by the training settings, the data
+    fingerprint and the run seed); ``sample(n, labels, steps, seed)`` returns
+    ``float32[n, 12, T]`` in mV at the training data's rate and length.
+    """
+
+    #: Model name: checkpoint folder and the prefix of progress bars.
+    name: ClassVar[str]
+
+    def __init__(self, config: BackboneGeneratorConfig, ctx: RunContext):
+        self.config, self.ctx = config, ctx
+        self.device = torch.device(ctx.device)
+        self.net: SSSDBackbone | None = None
+        self.scale = 1.0
+        self.n_samples = 0
+        self.train_labels = np.zeros((0, N_LABELS), dtype=np.uint8)
+        #: network evaluations per record in the last sample() call.
+        self.nfe = 0
+
+    # -- what a subclass supplies ---------------------------------------------------------
+    @abstractmethod
+    def training_loss(self, net: nn.Module, x0: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Scalar loss on a batch of clean signals ``x0`` float[b, 8, T] (model units)."""
+
+    @abstractmethod
+    def sampling_steps(self, steps: int | None) -> int:
+        """The number of sampler steps for a sample() call (None: the configured default)."""
+
+    @abstractmethod
+    def evaluations(self, steps: int) -> int:
+        """Network evaluations per record for ``steps`` sampler steps."""
+
+    @abstractmethod
+    def sample_batch(self, noise: torch.Tensor, labels: torch.Tensor, steps: int, generator: torch.Generator, desc: str) -> torch.Tensor:
+        """Denoise / integrate from ``noise`` float[b, 8, T] to samples in model units."""
+
+    # -- shared -----------------------------------------------------------------------------
+    def build_network(self, length: int) -> SSSDBackbone:
+        c = self.config
+        return SSSDBackbone(
+            leads=len(INDEPENDENT_LEADS),
+            length=length,
+            n_blocks=c.n_blocks,
+            channels=c.channels,
+            s4_state=c.s4_state,
+            s4_bidirectional=c.s4_bidirectional,
+            s4_layer_norm=c.s4_layer_norm,
+            s4_dropout=c.s4_dropout,
+            step_embed_dim=c.step_embed_dim,
+            step_hidden_dim=c.step_hidden_dim,
+            n_labels=N_LABELS,
+            label_embed_dim=c.label_embed_dim,
+        )
+
+    def fit(self, train: ECGDataset) -> BackboneGenerator:
+        """Train on ``train`` (float32[n, 12, T] mV), or load the weights a previous run cached."""
+        data = prepare_training_data(train, self.config.normalise)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.ctx.seed)
+            net = self.build_network(train.n_samples).to(self.device)
+        key = training_key(self.name, self.config.training_fields(), train.fingerprint, self.ctx.seed)
+        outcome = train_network(
+            net,
+            self.training_loss,
+            data,
+            self.config,
+            seed=self.ctx.seed,
+            final_path=checkpoint_path(self.ctx.cache_dir, self.name, key),
+            resume_path=checkpoint_path(self.ctx.cache_dir, self.name, key, suffix="-resume"),
+            ctx=self.ctx,
+            desc=f"{self.name} train",
+        )
+        self.net, self.scale, self.n_samples = net.eval(), data.scale, train.n_samples
+        self.train_labels = train.labels.copy()
+        self.ctx.note("n_parameters", count_parameters(net))
+        self.ctx.note("train_seconds", round(outcome.train_seconds, 2))
+        self.ctx.note("train_iterations", outcome.iterations)
+        self.ctx.note("final_loss", round(outcome.loss_curve[-1], 6) if outcome.loss_curve else None)
+        self.ctx.note("loss_curve", _thin(outcome.loss_curve, LOSS_CURVE_POINTS))
+        self.ctx.note("checkpoint", key)
+        self.ctx.note("trained_in_this_run", outcome.trained_now)
+        if outcome.resumed_from is not None:
+            self.ctx.note("resumed_from_iteration", outcome.resumed_from)
+        self.ctx.note("data_scale_mv", self.scale)
+        return self
+
+    def sample(self, n: int, labels: np.ndarray | None = None, steps: int | None = None, seed: int = 0) -> np.ndarray:
+        """float32[n, 12, T] mV; ``labels`` uint8[n, 71] or None (conditions drawn from the training set)."""
+        if self.net is None:
+            raise RuntimeError(f"{self.name}: call fit(train) before sample()")
+        n_steps = self.sampling_steps(steps)
+        conditions = condition_labels(n, labels, self.train_labels, seed)
+        out = np.empty((n, 12, self.n_samples), dtype=np.float32)
+        size = self.config.sample_batch_size
+        n_batches = math.ceil(n / size)
+        autocast = (
+            torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+            if self.config.amp and self.device.type == "cuda"
+            else nullcontext()
+        )
+        with torch.inference_mode(), autocast:
+            for b, begin in enumerate(range(0, n, size)):
+                end = min(n, begin + size)
+                generator = torch.Generator().manual_seed(stream_seed(seed, b))
+                noise = torch.randn((end - begin, len(INDEPENDENT_LEADS), self.n_samples), generator=generator)
+                batch_labels = torch.from_numpy(conditions[begin:end]).to(self.device)
+                desc = f"{self.name} sample {b + 1}/{n_batches}"
+                x = self.sample_batch(noise.to(self.device), batch_labels, n_steps, generator, desc)
+                out[begin:end] = twelve_lead_mv(x, self.scale)
+        self.nfe = self.evaluations(n_steps)
+        return out

@@ -1,0 +1,133 @@
+"""Downstream heads and their training: random crops in training, strided crops with averaged
+logits at evaluation, model selection on validation macro AUROC (as in ``finetune.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ecgbench.metrics.classification import macro_auroc
+from ecgbench.nn.vit import INIT_STD, AttentionPooling, ViTEncoder
+from ecgbench_jepa.config import JEPAConfig
+from ecgbench_jepa.preprocess import random_crops, strided_crops
+from ecgbench_jepa.schedules import adamw, set_lr, warmup_cosine
+
+Progress = Callable[[Iterable, str], Iterator]
+
+
+class LinearProbe(nn.Module):
+    """Frozen encoder, then attention pooling over all tokens (register included) projected
+    straight to the labels: the only trained parts are the query and three linear maps."""
+
+    def __init__(self, encoder: ViTEncoder, n_labels: int, n_heads: int):
+        super().__init__()
+        self.encoder = encoder.requires_grad_(False).eval()
+        self.pool = AttentionPooling(encoder.dim, n_heads, n_labels)
+
+    def train(self, mode: bool = True) -> LinearProbe:
+        super().train(mode)
+        self.encoder.eval()  # frozen: never in training mode
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            tokens = self.encoder(x, with_registers=True)
+        return self.pool(tokens)
+
+
+class FinetuneHead(nn.Module):
+    """The whole encoder trained with a linear layer on the register token (the mean token
+    when the encoder has no register)."""
+
+    def __init__(self, encoder: ViTEncoder, n_labels: int):
+        super().__init__()
+        self.encoder = encoder
+        self.fc = nn.Linear(encoder.dim, n_labels, bias=False)
+        nn.init.trunc_normal_(self.fc.weight, std=INIT_STD)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = self.encoder(x, with_registers=True)
+        pooled = tokens[:, 0] if self.encoder.n_registers else tokens.mean(dim=1)
+        return self.fc(pooled)
+
+
+@torch.no_grad()
+def crop_averaged_logits(
+    model: nn.Module, signals: np.ndarray, length: int, stride: int, batch_size: int, device: str
+) -> np.ndarray:
+    """Logits averaged over the strided windows of each record:
+    float32[n, 12, T] (normalised) -> float32[n, n_labels]."""
+    was_training = model.training
+    model.eval()
+    out = []
+    for start in range(0, len(signals), batch_size):
+        crops = strided_crops(signals[start : start + batch_size], length, stride)
+        b, c = crops.shape[:2]
+        logits = model(torch.from_numpy(crops.reshape(b * c, *crops.shape[2:])).to(device))
+        out.append(logits.reshape(b, c, -1).mean(dim=1).float().cpu().numpy())
+    model.train(was_training)
+    return np.concatenate(out).astype(np.float32)
+
+
+@dataclass
+class TrainResult:
+    best_val_auroc: float  # NaN when validation has no label with both classes
+    best_step: int  # 1-based step whose weights were kept
+    steps_run: int
+    losses: np.ndarray  # float64[steps_run], BCE per step
+
+
+def train_classifier(
+    model: nn.Module,
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    val_x: np.ndarray,
+    val_y: np.ndarray,
+    config: JEPAConfig,
+    *,
+    crop: int,
+    stride: int,
+    rng: np.random.Generator,
+    device: str,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Train on random ``crop``-sample windows with BCE; every ``eval_every`` steps score the
+    validation set (strided windows, averaged logits) and keep the weights with the best
+    macro AUROC; stop after ``patience`` steps without improvement. ``*_x``: float32[n, 12, T]
+    normalised; ``*_y``: {0, 1}[n, n_labels]. The model ends holding the kept weights."""
+    optimizer = adamw(model, config.lr, config.weight_decay, config.betas)
+    targets = torch.from_numpy(train_y.astype(np.float32))
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    best_auc, best_step, best_state = -np.inf, 0, None
+    losses: list[float] = []
+    iterate = progress or (lambda iterable, desc: iter(iterable))
+    model.train()
+    for step in iterate(range(config.steps), "jepa downstream training"):
+        set_lr(optimizer, warmup_cosine(step, config.steps, config.lr, config.final_lr, config.warmup_steps))
+        index = rng.integers(0, len(train_x), size=min(config.batch_size, len(train_x)))
+        x = torch.from_numpy(random_crops(train_x, index, crop, rng)).to(device)
+        loss = F.binary_cross_entropy_with_logits(model(x), targets[index].to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
+        optimizer.step()
+        losses.append(loss.item())
+        done = step + 1
+        if done % config.eval_every == 0 or done == config.steps:
+            logits = crop_averaged_logits(model, val_x, crop, stride, config.eval_batch_size, device)
+            auc, _ = macro_auroc(val_y, logits)  # AUROC ranks, so logits score like probabilities
+            if np.isnan(auc) or auc > best_auc:  # NaN: no usable validation label, keep the latest
+                best_auc, best_step = auc, done
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if done - best_step >= config.patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return TrainResult(best_val_auroc=float(best_auc), best_step=best_step, steps_run=len(losses), losses=np.array(losses))

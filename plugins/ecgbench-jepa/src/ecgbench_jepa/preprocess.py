@@ -1,0 +1,66 @@
+"""Signal preparation: per-lead standardisation, patch length in samples, random and strided crops."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecgbench.errors import ConfigError, DataError
+
+
+def samples_per(seconds: float, fs: float, what: str) -> int:
+    """``seconds * fs`` as a whole number of samples; a fractional count is a ConfigError."""
+    exact = seconds * fs
+    count = round(exact)
+    if count < 1 or abs(exact - count) > 1e-6:
+        raise ConfigError(f"{what} = {seconds} s is {exact:g} samples at {fs:g} Hz; choose a whole number of samples")
+    return count
+
+
+@dataclass(frozen=True)
+class LeadNormalizer:
+    """Per-lead mean and SD (over records and time of the training signals), then clipping to
+    ``+- clip`` SDs; missing (NaN) samples become 0, the lead mean."""
+
+    mean: np.ndarray  # float32[12]
+    std: np.ndarray  # float32[12]
+    clip: float = 5.0
+
+    @classmethod
+    def fit(cls, signals: np.ndarray, clip: float = 5.0) -> LeadNormalizer:
+        """``signals``: float32[n, 12, T] in mV."""
+        if signals.ndim != 3 or signals.shape[0] == 0:
+            raise DataError(f"expected signals float32[n, 12, T] with n > 0, got shape {signals.shape}")
+        mean = np.nanmean(signals, axis=(0, 2), dtype=np.float64)
+        std = np.nanstd(signals, axis=(0, 2), dtype=np.float64)
+        mean = np.where(np.isfinite(mean), mean, 0.0)
+        std = np.where(np.isfinite(std) & (std > 1e-8), std, 1.0)
+        return cls(mean=mean.astype(np.float32), std=std.astype(np.float32), clip=clip)
+
+    def __call__(self, signals: np.ndarray) -> np.ndarray:
+        """float32[n, 12, T] mV -> float32[n, 12, T] standardised and clipped."""
+        out = (np.asarray(signals, dtype=np.float32) - self.mean[None, :, None]) / self.std[None, :, None]
+        np.nan_to_num(out, copy=False, nan=0.0)
+        return np.clip(out, -self.clip, self.clip, out=out)
+
+
+def random_crops(signals: np.ndarray, index: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
+    """One random window of ``length`` samples from each selected record:
+    float32[n, 12, T], int[b] -> float32[b, 12, length]."""
+    n_samples = signals.shape[-1]
+    if length > n_samples:
+        raise DataError(f"crop of {length} samples is longer than the records ({n_samples} samples)")
+    starts = rng.integers(0, n_samples - length + 1, size=len(index))
+    time = starts[:, None] + np.arange(length)[None, :]
+    return signals[index[:, None, None], np.arange(signals.shape[1])[None, :, None], time[:, None, :]]
+
+
+def strided_crops(signals: np.ndarray, length: int, stride: int) -> np.ndarray:
+    """Every window of ``length`` samples starting at ``0, stride, 2 * stride, ...`` that fits:
+    float32[n, 12, T] -> float32[n, n_crops, 12, length]."""
+    n_samples = signals.shape[-1]
+    if length > n_samples:
+        raise DataError(f"window of {length} samples is longer than the records ({n_samples} samples)")
+    starts = range(0, n_samples - length + 1, stride)
+    return np.stack([signals[:, :, s : s + length] for s in starts], axis=1)
