@@ -8,8 +8,6 @@ the downstream head only.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Literal
 
 import numpy as np
@@ -19,6 +17,7 @@ from ecgbench.context import RunContext
 from ecgbench.data.dataset import ECGDataset
 from ecgbench.data.labels import N_LABELS
 from ecgbench.errors import DataError
+from ecgbench.nn.threads import torch_threads
 from ecgbench.nn.vit import count_parameters
 from ecgbench_jepa.config import JEPAConfig
 from ecgbench_jepa.downstream import (
@@ -32,20 +31,6 @@ from ecgbench_jepa.preprocess import LeadNormalizer, samples_per
 from ecgbench_jepa.pretrain import build_encoder
 
 Head = Literal["probe", "finetune"]
-
-
-@contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run with ``n`` torch intra-op threads (0 = leave as is), restoring the count afterwards."""
-    if n <= 0:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class JEPAClassifier:

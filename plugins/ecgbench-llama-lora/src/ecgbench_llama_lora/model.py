@@ -18,7 +18,6 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +36,7 @@ from ecgbench.contracts.image import MAX_ANSWER_CHARS
 from ecgbench.data.qa_types import ImageQASet
 from ecgbench.errors import ConfigError
 from ecgbench.nn.checkpoints import training_key
+from ecgbench.nn.threads import torch_threads
 from ecgbench_llama_lora.config import LlamaLoraConfig
 from ecgbench_llama_lora.targets import lora_target_modules
 from ecgbench_llama_lora.tiny import EOS, TINY_VERSION, tiny_model
@@ -93,20 +93,6 @@ def load_base(config: LlamaLoraConfig, device: str, seed: int) -> tuple[MllamaFo
         path, local_files_only=True, dtype=dtype, device_map={"": device}
     )
     return model, processor, False
-
-
-@contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    """Run with ``n`` intra-op threads (None: leave as is), restoring the setting after."""
-    if n is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _images_fingerprint(images: Iterator[np.ndarray]) -> str:
@@ -246,7 +232,7 @@ class LlamaLoraInterpreter:
 
     def fit(self, train: ImageQASet) -> LlamaLoraInterpreter:
         """Train the adapters on the questions of ``train`` (or reuse a cached adapter)."""
-        with _threads(self._cpu_threads):
+        with torch_threads(self._cpu_threads):
             return self._fit(train)
 
     def _fit(self, train: ImageQASet) -> LlamaLoraInterpreter:
@@ -332,7 +318,7 @@ class LlamaLoraInterpreter:
     # ---- answering --------------------------------------------------------------------------
     def answer(self, images: np.ndarray, questions: list[str]) -> list[str]:
         """Greedy answers: ``uint8[n, H, W, 3]`` and n questions -> n strings."""
-        with _threads(self._cpu_threads), torch.no_grad():
+        with torch_threads(self._cpu_threads), torch.no_grad():
             return self._answer(images, questions)
 
     def _answer(self, images: np.ndarray, questions: list[str]) -> list[str]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,7 @@ from ecgbench.context import RunContext
 from ecgbench.data.dataset import ECGDataset
 from ecgbench.errors import DataError
 from ecgbench.nn.checkpoints import checkpoint_path, load_checkpoint, save_checkpoint, training_key
+from ecgbench.nn.threads import torch_threads
 from ecgbench_protoecgnet import __version__
 from ecgbench_protoecgnet.branches import branch_label_indices, load_branches
 from ecgbench_protoecgnet.config import ProtoECGNetConfig
@@ -25,20 +24,6 @@ from ecgbench_protoecgnet.preprocessing import Preprocessor
 from ecgbench_protoecgnet.projection import PrototypeSource
 
 MODEL_NAME = "protoecgnet"
-
-
-@contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run with ``n`` torch intra-op threads (0 = leave as is), restoring the count afterwards."""
-    if n <= 0:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class ProtoECGNet:
