@@ -179,6 +179,21 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from ecgbench.comparison import compare_classifiers
+    from ecgbench.leaderboard import fmt
+
+    result = compare_classifiers(args.a, args.b, n_boot=args.n_boot, seed=args.seed)
+    if args.json:
+        print(json.dumps(result, indent=1, default=str))
+        return 0
+    print(f"{result['metric']} on {result['n_records']} shared records, {args.n_boot} paired resamples")
+    print(f"  a  {fmt(result['value_a']):>8}  {args.a}")
+    print(f"  b  {fmt(result['value_b']):>8}  {args.b}")
+    print(f"  a - b = {fmt(result['difference'])} [{fmt(result['ci_low'])}, {fmt(result['ci_high'])}], p = {fmt(result['p_value'])}")
+    return 0
+
+
 def _load_dataset_from_args(args: argparse.Namespace):
     from ecgbench.runner import build_config, parse_sets
     from ecgbench.specs import load_object
@@ -297,6 +312,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("compare", help="paired bootstrap of two classifiers' macro AUROC on the same test records")
+    p.add_argument("a", type=Path, help="classify-71-labels samples file of model a")
+    p.add_argument("b", type=Path, help="samples file of model b")
+    p.add_argument("--n-boot", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("data", help="look at a dataset")
     data_sub = p.add_subparsers(dest="data_command", required=True)
