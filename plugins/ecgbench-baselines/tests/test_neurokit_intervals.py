@@ -9,51 +9,16 @@ from pydantic import ValidationError
 
 from ecgbench.context import RunContext
 from ecgbench.contracts.intervals import check_measurements
-from ecgbench.data.leads import LEAD_INDEX
 from ecgbench.errors import DataError
 from ecgbench.testing import IntervalsContract
+from ecgbench.testing.hand_built import hand_built, twelve_lead
 
 TOLERANCE_MS = 20.0
 
 
-def hann_wave(t: np.ndarray, on: float, off: float, amplitude: float) -> np.ndarray:
-    """sin² bump that is exactly zero outside [on, off] (s)."""
-    u = (t - on) / (off - on)
-    return np.where((u >= 0) & (u <= 1), amplitude * np.sin(np.pi * u) ** 2, 0.0)
-
-
-def hand_built(fs: float, pr: float = 160.0, qrs: float = 90.0, qt: float = 400.0, rr: float = 900.0,
-               p_wave: bool = True) -> np.ndarray:
-    """10 s of one lead (mV) with known boundaries (ms): P (100 ms) starting PR before the QRS
-    onset, a q-R-S complex QRS long, and a T wave (200 ms) ending QT after the QRS onset."""
-    s = 1e-3
-    t = np.arange(int(round(10.0 * fs))) / fs
-    x = np.zeros_like(t)
-    onset = 0.45
-    while onset + qt * s + 0.05 < 10.0:
-        if p_wave:
-            x += hann_wave(t, onset - pr * s, onset - pr * s + 0.10, 0.15)
-        q = qrs * s
-        x += hann_wave(t, onset, onset + 0.25 * q, -0.1)
-        x += hann_wave(t, onset + 0.2 * q, onset + 0.7 * q, 1.2)
-        x += hann_wave(t, onset + 0.6 * q, onset + q, -0.3)
-        x += hann_wave(t, onset + (qt - 200.0) * s, onset + qt * s, 0.3)
-        onset += rr * s
-    return x
-
-
-def twelve_lead(leads: dict[str, np.ndarray]) -> np.ndarray:
-    """float32[1, 12, T] with the given leads and every other lead missing (all-NaN)."""
-    length = len(next(iter(leads.values())))
-    out = np.full((1, 12, length), np.nan, dtype=np.float32)
-    for name, values in leads.items():
-        out[0, LEAD_INDEX[name]] = values
-    return out
-
-
 @pytest.mark.parametrize("fs", [100, 250, 500, 1000])
 def test_hand_built_beats_are_measured_within_20_ms_at_each_rate(fs):
-    m = NeurokitDWT().measure(twelve_lead({"II": hand_built(fs)}), fs)
+    m = NeurokitDWT().measure(twelve_lead({"II": hand_built(fs).lead}), fs)
     assert abs(m.pr[0] - 160.0) < TOLERANCE_MS
     assert abs(m.qrs[0] - 90.0) < TOLERANCE_MS
     assert abs(m.qt[0] - 400.0) < TOLERANCE_MS
@@ -61,19 +26,19 @@ def test_hand_built_beats_are_measured_within_20_ms_at_each_rate(fs):
 
 
 def test_long_pr_is_measured():
-    m = NeurokitDWT().measure(twelve_lead({"II": hand_built(500, pr=280.0)}), 500)
+    m = NeurokitDWT().measure(twelve_lead({"II": hand_built(500, pr=280.0).lead}), 500)
     assert abs(m.pr[0] - 280.0) < TOLERANCE_MS
 
 
 def test_output_passes_the_contract_checks():
-    signals = np.concatenate([twelve_lead({"II": hand_built(250, pr=pr)}) for pr in (140.0, 220.0)])
+    signals = np.concatenate([twelve_lead({"II": hand_built(250, pr=pr).lead}) for pr in (140.0, 220.0)])
     m = create(NeurokitConfig(), RunContext(quiet=True)).measure(signals, 250.0)
     check_measurements(m, n=2, model="neurokit-dwt")
 
 
 @pytest.mark.parametrize("formula", ["bazett", "fridericia", "framingham"])
 def test_qtc_uses_the_configured_formula(formula):
-    m = NeurokitDWT(NeurokitConfig(qtc_formula=formula)).measure(twelve_lead({"II": hand_built(250)}), 250)
+    m = NeurokitDWT(NeurokitConfig(qtc_formula=formula)).measure(twelve_lead({"II": hand_built(250).lead}), 250)
     rr_s = 60.0 / m.hr[0]
     expected = {"bazett": m.qt[0] / np.sqrt(rr_s), "fridericia": m.qt[0] / np.cbrt(rr_s),
                 "framingham": m.qt[0] + 154.0 * (1.0 - rr_s)}[formula]
@@ -86,13 +51,13 @@ def test_qtc_formula_defaults_to_bazett():
 
 
 def test_lead_ii_is_measured_by_default_and_another_lead_on_request():
-    signals = twelve_lead({"I": hand_built(250, pr=140.0), "II": hand_built(250, pr=260.0)})
+    signals = twelve_lead({"I": hand_built(250, pr=140.0).lead, "II": hand_built(250, pr=260.0).lead})
     assert abs(NeurokitDWT().measure(signals, 250).pr[0] - 260.0) < TOLERANCE_MS
     assert abs(NeurokitDWT(NeurokitConfig(lead="I")).measure(signals, 250).pr[0] - 140.0) < TOLERANCE_MS
 
 
 def test_missing_lead_falls_back_to_the_first_present_in_preference_order():
-    signals = twelve_lead({"V1": hand_built(250, pr=140.0), "aVF": hand_built(250, pr=260.0)})
+    signals = twelve_lead({"V1": hand_built(250, pr=140.0).lead, "aVF": hand_built(250, pr=260.0).lead})
     assert abs(NeurokitDWT().measure(signals, 250).pr[0] - 260.0) < TOLERANCE_MS
 
 
@@ -118,7 +83,7 @@ def test_a_record_neurokit_fails_on_is_abstained_and_recorded(monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(nk, "ecg_delineate", failing_first)
-    signals = np.concatenate([twelve_lead({"II": hand_built(250)})] * 2)
+    signals = np.concatenate([twelve_lead({"II": hand_built(250).lead})] * 2)
     ctx = RunContext(quiet=True)
     model = create(NeurokitConfig(), ctx)
     m = model.measure(signals, 250.0)

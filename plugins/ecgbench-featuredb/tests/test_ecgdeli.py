@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 from ecgbench_featuredb.config import ECGdeliConfig
-from hand_built_ecg import hand_built, twelve_lead
 
 from ecgbench.context import RunContext
 from ecgbench.errors import ConfigError
+from ecgbench.testing.hand_built import hand_built, twelve_lead
 
 TOLERANCE_MS = 20.0
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from ecgbench_featuredb.config import FeatureDBConfig
 from ecgbench_featuredb.featuredb import FeatureDB, create
-from hand_built_ecg import hand_built, twelve_lead
 from pydantic import ValidationError
 
 from ecgbench.context import RunContext
 from ecgbench.contracts.intervals import check_measurements, qtc
 from ecgbench.errors import DataError
+from ecgbench.testing.hand_built import hand_built, twelve_lead
 
 TOLERANCE_MS = 20.0
 

@@ -1,4 +1,4 @@
-"""Hand-built ECG records with exactly known wave boundaries."""
+"""Hand-built ECG records with exactly known wave boundaries, for testing interval measurers."""
 
 from __future__ import annotations
 
