@@ -53,7 +53,10 @@ class ModelInfo(_Frozen):
 class DatasetInfo(_Frozen):
     name: str
     config: dict[str, Any]
-    fingerprint: str = Field(description="sha256 of the records used (ids, signals, labels, folds)")
+    fingerprint: str = Field(
+        description="sha256 of the records used (ids, signals, labels, folds); for a generated cohort, of its "
+        "settings and a quantised content check, the same on every machine"
+    )
     n_records: int
     splits: dict[str, int] = Field(default_factory=dict, description="records per split the task used")
     fs: float

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -17,6 +18,12 @@ from ecgbench.errors import DataError
 #: Reference interval columns, in ms (``hr`` in beats per minute). NaN where undefined
 #: (no PR in atrial fibrillation) or unknown.
 INTERVAL_FIELDS: tuple[str, ...] = ("pr", "qrs", "qt", "rr", "hr")
+#: Quanta of the content check of a generated dataset (see :attr:`ECGDataset.fingerprint`):
+#: per-lead moments in mV (1 µV, PTB-XL's ADC resolution) and reference intervals in ms (bpm).
+SIGNAL_QUANTUM_MV = 1e-3
+INTERVAL_QUANTUM = 1e-2
+_ROWS_PER_CHUNK = 1024
+_ROWS_PER_SUM = 128  # float64 copies of 128 records: 6 MB at 500 Hz
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,9 @@ class ECGDataset:
     beats       per-beat ground-truth fiducials (sample indices; column ``record`` is the row
                 index into the dataset) or None.
     info        provenance: source path, version, skipped records, fold override, generator seed.
+    generated_by  for a cohort computed in floating point from settings (the phantom): what
+                defines it (generator, version, settings with the seed). Its fingerprint is then
+                derived from these and a quantised content check, not from the signal bytes.
     """
 
     name: str
@@ -87,6 +97,7 @@ class ECGDataset:
     intervals: pd.DataFrame | None = None
     beats: pd.DataFrame | None = None
     info: dict = field(default_factory=dict)
+    generated_by: dict | None = None
 
     def __post_init__(self) -> None:
         n = len(self.record_ids)
@@ -135,6 +146,7 @@ class ECGDataset:
             meta=self.meta.iloc[idx].reset_index(drop=True),
             intervals=None if self.intervals is None else self.intervals.iloc[idx].reset_index(drop=True),
             beats=beats,
+            generated_by=None,  # a subset keys local caches only: its own bytes identify it
         )
 
     def split(self, folds: FoldSplit | None = None) -> tuple[ECGDataset, ECGDataset, ECGDataset]:
@@ -154,12 +166,29 @@ class ECGDataset:
 
     @cached_property
     def fingerprint(self) -> str:
-        """sha256 of the records actually used: ids, signals, labels, folds and rate."""
+        """sha256 of the records actually used: rate, shape, ids, signals, labels and folds.
+
+        A file dataset's signals are hashed byte for byte: they are the stored integers scaled by
+        the header's gain, which IEEE arithmetic rounds the same way on every machine. A generated
+        dataset (``generated_by`` set) is computed with sin, exp, BLAS products and filters whose
+        last bits differ between CPUs and libraries, so its bytes are machine-dependent; it is
+        identified instead by what defines it plus a content check that no last-bit difference
+        moves: the per-lead mean and RMS over the cohort in whole :data:`SIGNAL_QUANTUM_MV` and
+        the reference intervals in whole :data:`INTERVAL_QUANTUM` (docs/phantom.md gives the
+        argument and the measured differences).
+        """
         h = hashlib.sha256()
         h.update(f"{self.fs}|{self.signals.shape}".encode())
         h.update("\n".join(map(str, self.record_ids.tolist())).encode())
-        for start in range(0, len(self), 1024):  # in chunks: a memmapped cohort is never copied whole
-            h.update(np.ascontiguousarray(self.signals[start: start + 1024], dtype=np.float32).tobytes())
+        if self.generated_by is None:
+            for start in range(0, len(self), _ROWS_PER_CHUNK):  # a memmapped cohort is never copied whole
+                h.update(np.ascontiguousarray(self.signals[start: start + _ROWS_PER_CHUNK], dtype=np.float32).tobytes())
+        else:
+            h.update(json.dumps(self.generated_by, sort_keys=True, default=str).encode())
+            h.update(quantised(lead_moments(self.signals), SIGNAL_QUANTUM_MV))
+            if self.intervals is not None:
+                h.update("|".join(map(str, self.intervals.columns)).encode())
+                h.update(quantised(self.intervals.to_numpy(dtype=np.float64), INTERVAL_QUANTUM))
         h.update(np.ascontiguousarray(self.labels, dtype=np.uint8).tobytes())
         h.update(np.ascontiguousarray(self.folds, dtype=np.int64).tobytes())
         return h.hexdigest()
@@ -168,6 +197,32 @@ class ECGDataset:
         """Positive count per expressed code."""
         counts = self.labels.sum(axis=0)
         return {code: int(counts[i]) for i, code in enumerate(SCP_CODES) if code in self.expressed}
+
+
+def lead_moments(signals: np.ndarray) -> np.ndarray:
+    """float64[2, 12]: mean and RMS of each lead over every record and sample (NaN ignored).
+
+    Accumulated in float64 chunk by chunk, so that a memmapped cohort is never copied whole.
+    """
+    total = np.zeros(signals.shape[1])
+    squares = np.zeros(signals.shape[1])
+    count = np.zeros(signals.shape[1])
+    for start in range(0, len(signals), _ROWS_PER_SUM):
+        chunk = np.asarray(signals[start: start + _ROWS_PER_SUM], dtype=np.float64)
+        valid = ~np.isnan(chunk)
+        chunk = np.where(valid, chunk, 0.0)
+        total += chunk.sum(axis=(0, 2))
+        squares += (chunk * chunk).sum(axis=(0, 2))
+        count += valid.sum(axis=(0, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.stack([total / count, np.sqrt(squares / count)])
+
+
+def quantised(values: np.ndarray, quantum: float) -> bytes:
+    """Bytes of ``values`` in whole quanta (int64, rounded to nearest; NaN as the smallest int64)."""
+    values = np.asarray(values, dtype=np.float64)
+    steps = np.rint(np.where(np.isnan(values), 0.0, values) / quantum).astype(np.int64)
+    return np.where(np.isnan(values), np.iinfo(np.int64).min, steps).tobytes()
 
 
 def empty_meta(n: int) -> pd.DataFrame:

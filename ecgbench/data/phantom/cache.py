@@ -62,6 +62,7 @@ def save(path: Path, ds: ECGDataset) -> None:
         "folds": ds.folds,
         "fs": np.array(ds.fs),
         "info": np.array(json.dumps(ds.info, sort_keys=True)),
+        "generated_by": np.array(json.dumps(ds.generated_by, sort_keys=True)),
     }
     for name in _FRAMES:
         arrays.update(_frame_arrays(name, getattr(ds, name)))
@@ -87,6 +88,7 @@ def load(path: Path, name: str, expressed: tuple[str, ...]) -> ECGDataset | None
                 intervals=_frame("intervals", data),
                 beats=_frame("beats", data),
                 info=json.loads(str(data["info"])),
+                generated_by=json.loads(str(data["generated_by"])),
             )
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
         return None

@@ -66,7 +66,13 @@ def generate(config: PhantomConfig) -> ECGDataset:
             "expressed": list(EXPRESSED_CODES),
             "absent": [code for code in SCP_CODES if code not in EXPRESSED_CODES],
         },
+        generated_by=generated_by(config),
     )
+
+
+def generated_by(config: PhantomConfig) -> dict:
+    """What defines a phantom cohort: the generator, its version and every setting that shapes it."""
+    return {"generator": "phantom", "version": PHANTOM_VERSION, "settings": config.model_dump(exclude={"cache"})}
 
 
 def _block(config: PhantomConfig, block: int, size: int, out: np.ndarray) -> dict:
