@@ -1,8 +1,11 @@
 """The ``ecgbench`` command. Thin: it parses options and calls the modules that do the work.
 
-Exit codes: 0 done; 2 usage error (unknown name, bad option or setting); 3 a model broke its
-task contract; 4 the run failed otherwise (the failed record is still written); 5 a check
-found differences (``leaderboard --check``, ``validate``).
+Exit codes: 0 done; 2 usage error (unknown name, bad option or setting, a folder that cannot
+be written or does not exist); 3 a model broke its task contract; 4 the run failed otherwise
+(the failed record is still written), or ``leaderboard`` had to leave out damaged records; 5 a
+check found differences (``leaderboard --check``, ``validate``).
+A run's exit code is decided by the run alone: a problem of the leaderboard rebuild that follows
+it is a warning naming the file.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from pathlib import Path
 from ecgbench.errors import ConfigError, DataError, ECGBenchError, UnknownNameError
 
 EXIT_USAGE, EXIT_CONTRACT, EXIT_FAILED, EXIT_CHECK = 2, 3, 4, 5
+#: The project's own results and leaderboards folders (relative to the working directory).
+RESULTS, LEADERBOARDS = Path("results"), Path("leaderboards")
 
 
 def _registry():
@@ -107,6 +112,33 @@ def _print_run(outcome) -> None:
     print(f"record: {outcome.path}")
 
 
+def _leaderboards_of(args: argparse.Namespace) -> Path | None:
+    """The leaderboards a run rebuilds: the ones named by --leaderboards, else the project's own
+    when the run writes to the project's results folder, else none (tables built from another
+    results tree would replace the project's rows with that tree's)."""
+    if not args.rebuild_leaderboard:
+        return None
+    if args.leaderboards is not None:
+        return args.leaderboards
+    return LEADERBOARDS if args.out.resolve() == RESULTS.resolve() else None
+
+
+def _rebuild_after_run(results: Path, leaderboards: Path) -> None:
+    """Rebuild the tables; whatever goes wrong is a warning that names the file, never the run's failure."""
+    from ecgbench.leaderboard import build
+
+    try:
+        rebuild = build(results, leaderboards)
+    except (ECGBenchError, OSError) as exc:
+        print(f"warning: leaderboards in {leaderboards}/ not rebuilt: {exc}", file=sys.stderr)
+        return
+    print(f"leaderboards rebuilt in {leaderboards}/")
+    for problem in rebuild.damaged:
+        print(f"warning: left out of the leaderboards: {problem}", file=sys.stderr)
+    for orphan in rebuild.orphans:
+        print(f"warning: {orphan}", file=sys.stderr)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from ecgbench import __version__
     from ecgbench.runner import RunRequest, execute
@@ -114,19 +146,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     registry = _registry()
     plugins = ", ".join(f"{d}-{v}" for d, v in sorted(registry.versions().items()))
     print(f"ecgbench {__version__} | plugins: {plugins}", file=sys.stderr)
+    leaderboards = _leaderboards_of(args)
     request = RunRequest(
         task=args.task, model=args.plugin, dataset=args.dataset, data_path=args.data_path, fs=args.fs,
         folds=args.folds, skip_bad=args.skip_bad, budget=args.budget, seed=args.seed, device=args.device,
-        sets=args.set or [], results=args.out, quiet=args.quiet, argv=sys.argv[1:],
+        sets=args.set or [], results=args.out, leaderboards=leaderboards, quiet=args.quiet,
+        argv=sys.argv[1:],
     )
     outcome = execute(request, registry)
     _print_run(outcome)
-    if args.rebuild_leaderboard and outcome.record.status == "completed":
-        from ecgbench.leaderboard import build
-
-        build(args.out, args.leaderboards)
-        print(f"leaderboards rebuilt in {args.leaderboards}/")
     if outcome.record.status == "completed":
+        if leaderboards is not None:
+            _rebuild_after_run(args.out, leaderboards)
+        elif args.rebuild_leaderboard:
+            print(f"leaderboards not rebuilt: {args.out} is not the project's {RESULTS}/ folder; "
+                  f"`ecgbench leaderboard --results {args.out} --out DIR` builds tables from it")
         return 0
     return EXIT_CONTRACT if any(e.type == "ContractViolation" for e in outcome.record.errors) else EXIT_FAILED
 
@@ -152,16 +186,27 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from ecgbench.leaderboard import build, check
 
     if args.check:
-        differing = check(args.results, args.out)
-        if differing:
-            print(f"{args.out}/ differs from a rebuild of {args.results}/: {', '.join(differing)}", file=sys.stderr)
+        result = check(args.results, args.out)
+        for orphan in result.orphans:
+            print(f"warning: {orphan}", file=sys.stderr)
+        for problem in result.damaged:
+            print(f"damaged record: {problem}", file=sys.stderr)
+        if result.differing:
+            print(f"{args.out}/ differs from a rebuild of {args.results}/: {', '.join(result.differing)}",
+                  file=sys.stderr)
             print("run `ecgbench leaderboard` and commit the result", file=sys.stderr)
+        if not result.ok:
             return EXIT_CHECK
         print(f"{args.out}/ matches a rebuild from {args.results}/")
         return 0
-    for path in build(args.results, args.out):
+    rebuild = build(args.results, args.out)
+    for path in rebuild.written:
         print(path)
-    return 0
+    for orphan in rebuild.orphans:
+        print(f"warning: {orphan}", file=sys.stderr)
+    for problem in rebuild.damaged:
+        print(f"error: left out of the leaderboards: {problem}", file=sys.stderr)
+    return EXIT_FAILED if rebuild.damaged else 0
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -286,8 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a model setting (task.KEY / data.KEY for the evaluator / dataset)")
-    p.add_argument("--out", type=Path, default=Path("results"), help="results folder")
-    p.add_argument("--leaderboards", type=Path, default=Path("leaderboards"))
+    p.add_argument("--out", type=Path, default=RESULTS, help="results folder")
+    p.add_argument("--leaderboards", type=Path,
+                   help="leaderboards to rebuild after the run (default: leaderboards/ when --out is "
+                   "results/, else none)")
     p.add_argument("--no-leaderboard", dest="rebuild_leaderboard", action="store_false",
                    help="do not rebuild the leaderboards after the run")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -300,8 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("leaderboard", help="rebuild leaderboards/ from results/")
-    p.add_argument("--results", type=Path, default=Path("results"))
-    p.add_argument("--out", type=Path, default=Path("leaderboards"))
+    p.add_argument("--results", type=Path, default=RESULTS)
+    p.add_argument("--out", type=Path, default=LEADERBOARDS)
     p.add_argument("--check", action="store_true", help="fail when the committed files differ from a rebuild")
     p.set_defaults(func=cmd_leaderboard)
 

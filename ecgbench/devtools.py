@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 
 from ecgbench.leaderboard import build
-from ecgbench.records import iter_records
+from ecgbench.records import scan_results
 from ecgbench.registry import Registry
 
 
@@ -37,7 +37,9 @@ def _variant(entry: dict) -> str:
 
 
 def _done(entry: dict, results: Path) -> bool:
-    for _, record in iter_records(results):
+    if not results.is_dir():
+        return False
+    for _, record in scan_results(results).records:
         if (record.status == "completed" and record.task.name == entry["task"] and record.model.requested_as == entry["model"]
                 and record.model.variant == _variant(entry) and record.budget == entry.get("budget", "ci")
                 and record.dataset is not None and record.dataset.name == entry.get("dataset", "phantom")
@@ -67,8 +69,13 @@ def run_matrix(matrix: Path, results: Path, leaderboards: Path, only: str | None
         code = subprocess.call([sys.executable, "-m", "ecgbench.cli", *_argv(entry), "--out", str(results)])
         print(f"{'OK     ' if code == 0 else 'FAILED '} {label} ({time.perf_counter() - start:.0f} s)", flush=True)
         failures += code != 0
-    build(results, leaderboards)
-    return 1 if failures else 0
+    if not results.is_dir():
+        print(f"no results in {results}: leaderboards not rebuilt", flush=True)
+        return 1 if failures else 0
+    rebuild = build(results, leaderboards)
+    for problem in rebuild.damaged + rebuild.orphans:
+        print(f"WARNING {problem}", flush=True)
+    return 1 if failures or rebuild.damaged else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import tempfile
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -19,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from ecgbench.errors import RecordError
+from ecgbench.errors import ConfigError, RecordError
 
 SCHEMA_VERSION = 1
 
@@ -176,11 +177,32 @@ def record_dir(results: Path, task: str, model: str) -> Path:
     return Path(results) / task / model
 
 
+def check_writable(folder: Path, what: str) -> None:
+    """Create ``folder`` if needed and write and remove a file in it, so that a run finds out
+    before any work, not after it, that its results cannot be saved."""
+    folder = Path(folder)
+    blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise ConfigError(f"{what} {folder}: cannot write there, {blocker} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-check.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(f"{what} {folder}: cannot write there ({exc.strerror or exc})") from None
+
+
 def write_record(record: RunRecord, results: Path) -> Path:
-    """Write ``<results>/<task>/<model>/<run_id>.json``; never overwrites."""
+    """Write ``<results>/<task>/<model>/<run_id>.json``; never overwrites.
+
+    A run writes its samples file and artifacts first and its record last: a run killed before
+    the record is written leaves files that no record owns, which :func:`scan_results` reports
+    as orphans, never a record whose files are missing.
+    """
     path = record_dir(results, record.task.name, record.model.name) / f"{record.run_id}.json"
     text = json.dumps(record.model_dump(mode="json"), indent=1, sort_keys=False, allow_nan=False)
-    _write_atomically(path, lambda f: f.write(text.encode() + b"\n"), exclusive=True)
+    _write(path, lambda f: f.write(text.encode() + b"\n"))
     return path
 
 
@@ -189,8 +211,15 @@ def write_samples(arrays: dict[str, np.ndarray], path: Path) -> Path:
     for key, value in arrays.items():
         if np.asarray(value).dtype == object:
             raise RecordError(f"samples array {key!r} has dtype object; store strings as str arrays")
-    _write_atomically(Path(path), lambda f: np.savez_compressed(f, **arrays), exclusive=True)
+    _write(Path(path), lambda f: np.savez_compressed(f, **arrays))
     return Path(path)
+
+
+def _write(path: Path, write: Any) -> None:
+    try:
+        _write_atomically(path, write, exclusive=True)
+    except OSError as exc:
+        raise RecordError(f"{path}: cannot be written ({exc.strerror or exc})") from exc
 
 
 def read_record(path: Path) -> RunRecord:
@@ -202,8 +231,69 @@ def read_record(path: Path) -> RunRecord:
 
 
 def iter_records(results: Path) -> list[tuple[Path, RunRecord]]:
-    """Every record under a results folder, sorted by path (deterministic)."""
+    """Every record under a results folder, sorted by path (deterministic); raises on a damaged one."""
     return [(p, read_record(p)) for p in sorted(Path(results).glob("*/*/*.json"))]
+
+
+@dataclass
+class ResultsScan:
+    """A results folder, checked: the records that can be trusted and what is wrong with the rest.
+
+    records   (path, record) of every readable record whose artifacts are all present and
+              match their sha256, sorted by path.
+    damaged   one message per record left out, naming the file: unreadable, a completed run
+              without a main metric, an artifact (samples file, plot) missing or altered.
+    orphans   one message per file that no record owns, naming it: the samples file or artifact
+              folder of a run killed before its record was written (or still running), a
+              partial temporary file. They are ignored; nothing is deleted.
+    """
+
+    records: list[tuple[Path, RunRecord]] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)
+
+
+def scan_results(results: Path) -> ResultsScan:
+    """Read every record under ``results``, verify its artifacts and find orphaned files."""
+    results = Path(results)
+    if not results.is_dir():
+        raise ConfigError(f"results folder {results} does not exist (or is not a folder)")
+    scan = ResultsScan()
+    for folder in sorted(p for p in results.glob("*/*") if p.is_dir()):
+        run_ids = {p.stem for p in folder.glob("*.json")}
+        for path in sorted(folder.glob("*.json")):
+            try:
+                record = read_record(path)
+            except RecordError as exc:
+                scan.damaged.append(str(exc))
+                continue
+            problem = _record_problem(path, record)
+            if problem:
+                scan.damaged.append(f"{path}: {problem}")
+            else:
+                scan.records.append((path, record))
+        for path in sorted(folder.iterdir()):
+            if path.name.endswith(".tmp"):
+                scan.orphans.append(f"{path}: a partial file left by an interrupted write; ignored")
+            elif path.name.endswith(".samples.npz") and path.name[: -len(".samples.npz")] not in run_ids:
+                scan.orphans.append(f"{path}: no record {path.name[: -len('.samples.npz')]}.json beside it "
+                                    "(a run killed while writing, or still running); ignored")
+            elif path.is_dir() and path.name not in run_ids:
+                scan.orphans.append(f"{path}/: artifacts of no record (a run killed or still running); ignored")
+    return scan
+
+
+def _record_problem(path: Path, record: RunRecord) -> str:
+    """What makes a readable record untrustworthy ('' when nothing)."""
+    if record.status == "completed" and not any(m.is_main for m in record.metrics):
+        return "a completed run without a main metric"
+    for artifact in record.artifacts:
+        file = path.parent / artifact.path
+        if not file.is_file():
+            return f"its {artifact.kind} file {file} is missing"
+        if sha256_file(file) != artifact.sha256:
+            return f"its {artifact.kind} file {file} differs from the sha256 the record holds (altered or damaged)"
+    return ""
 
 
 def record_json_schema() -> dict:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from ecgbench.context import RunContext, default_cache_dir
 from ecgbench.data.dataset import FoldSplit
-from ecgbench.errors import ConfigError
+from ecgbench.errors import ConfigError, RecordError
 from ecgbench.provenance import (
     git_state,
     package_versions,
@@ -38,6 +38,7 @@ from ecgbench.records import (
     RunRecord,
     Source,
     TaskInfo,
+    check_writable,
     new_run_id,
     record_dir,
     sha256_file,
@@ -65,6 +66,7 @@ class RunRequest:
     device: str = "auto"
     sets: list[str] = field(default_factory=list)
     results: Path = Path("results")
+    leaderboards: Path | None = None  # rebuilt by the caller after the run; checked before it
     quiet: bool = False
     argv: list[str] = field(default_factory=list)
 
@@ -204,9 +206,12 @@ def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome
     task_config = build_config(load_object(task.config), sets["task"], f"task {task.name!r}")
     folds = FoldSplit.parse(request.folds) if request.folds else FoldSplit()
     dataset_spec, dataset_config = resolve_dataset(registry, request, task, sets["data"])
+    out_dir = record_dir(request.results, task.name, model_spec.name)
+    check_writable(out_dir, "--out")
+    if request.leaderboards is not None:
+        check_writable(request.leaderboards, "--leaderboards")
 
     run_id = new_run_id()
-    out_dir = record_dir(request.results, task.name, model_spec.name)
     artifacts_dir = out_dir / run_id
     ctx = RunContext(seed=request.seed, artifacts_dir=artifacts_dir, cache_dir=default_cache_dir(), quiet=request.quiet)
     started = datetime.now(UTC)
@@ -253,11 +258,14 @@ def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome
 
     artifacts: list[Artifact] = []
     if result is not None:
-        if result.samples:
-            samples_path = write_samples(result.samples, out_dir / f"{run_id}.samples.npz")
-            artifacts.append(Artifact(path=samples_path.name, sha256=sha256_file(samples_path), kind="samples"))
-        for path, kind in result.artifacts:
-            artifacts.append(Artifact(path=str(Path(path).relative_to(out_dir)), sha256=sha256_file(Path(path)), kind=kind))
+        try:
+            if result.samples:
+                samples_path = write_samples(result.samples, out_dir / f"{run_id}.samples.npz")
+                artifacts.append(Artifact(path=samples_path.name, sha256=sha256_file(samples_path), kind="samples"))
+            for path, kind in result.artifacts:
+                artifacts.append(Artifact(path=str(Path(path).relative_to(out_dir)), sha256=sha256_file(Path(path)), kind=kind))
+        except (RecordError, OSError) as exc:  # the record still says what the run measured
+            errors.append(RunError(stage="write", type=type(exc).__name__, message=str(exc)))
     elif artifacts_dir.exists():
         shutil.rmtree(artifacts_dir)
 

@@ -131,7 +131,7 @@ def test_a_rebuild_is_byte_identical_and_check_passes(tmp_path):
     first = {p.name: p.read_bytes() for p in out.iterdir()}
     build(results, out)
     assert first == {p.name: p.read_bytes() for p in out.iterdir()}
-    assert check(results, out) == []
+    assert check(results, out).ok
     doc = json.loads((out / "classify-71-labels.json").read_text())
     assert [r["model"] for r in doc["sections"][0]["rows"]] == ["c", "b", "a"]
 
@@ -151,7 +151,7 @@ def test_check_names_the_files_that_differ_from_a_rebuild(tmp_path):
         ),
         results,
     )
-    assert check(results, out) == sorted(
+    assert check(results, out).differing == sorted(
         ["measure-intervals.csv", "measure-intervals.json", "measure-intervals.md"]
     ) + ["classify-71-labels.md"]
 

@@ -40,7 +40,7 @@ def test_a_write_that_fails_midway_leaves_no_file(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(np, "savez_compressed", explode)
-    with pytest.raises(OSError):
+    with pytest.raises(RecordError, match="x.samples.npz: cannot be written"):
         write_samples({"record_id": np.array(["a"])}, tmp_path / "x.samples.npz")
     assert list(tmp_path.iterdir()) == []
 
