@@ -69,7 +69,9 @@ def cmd_models(args: argparse.Namespace) -> int:
     for spec in registry.models(args.task):
         aliases = f" (aka {', '.join(spec.aliases)})" if spec.aliases else ""
         owner = registry.owner[("model", spec.name)]
-        print(f"{spec.name:<22} {spec.task:<20} [{owner}] {spec.summary}{aliases}")
+        rivals = registry.contested.get(("model", spec.name))
+        clash = f" (name also claimed by {', '.join(rivals)}: see `ecgbench plugins`)" if rivals else ""
+        print(f"{spec.name:<22} {spec.task:<20} [{owner}] {spec.summary}{aliases}{clash}")
     return 0
 
 

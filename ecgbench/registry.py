@@ -10,6 +10,11 @@ Environment switches (as pytest, llm and tox have them):
 ``ECGBENCH_LOAD_PLUGINS=a,b``     load only these entry points ('' loads none but the built-in)
 ``ECGBENCH_DISABLE_PLUGINS=a,b``  block these entry points (status ``blocked``)
 ``ECGBENCH_STRICT_PLUGINS=1``     re-raise the first plugin failure (for a plugin's own CI)
+
+Name clashes: the built-in plugin, or else the plugin registered first, keeps a name; the
+newcomer is marked broken with both plugins named. Which of two third-party plugins registers
+first is an accident of their entry-point names, so a name two of them claim cannot be used
+until one is disabled: neither side wins silently.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import pluggy
 from pydantic import ValidationError
 
 from ecgbench import hookspecs
-from ecgbench.errors import SpecError, UnknownNameError
+from ecgbench.errors import BrokenPluginError, NameClashError, SpecError, UnknownNameError
 from ecgbench.specs import DatasetSpec, ModelSpec, TaskSpec
 
 ENTRY_POINT_GROUP = "ecgbench"
@@ -86,10 +91,31 @@ def _env_list(name: str) -> set[str] | None:
     return {part.strip() for part in raw.split(",") if part.strip()}
 
 
+_HARNESS_DIR = os.path.dirname(os.path.abspath(hookspecs.__file__))
+_LIBRARY_DIRS = tuple(
+    os.path.dirname(os.path.abspath(m.__file__)) for m in (pluggy, importlib.import_module("pydantic"))
+)
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """``field: message; ...`` of a pydantic validation error, on one line."""
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or '(whole spec)'}: {e['msg']}" for e in exc.errors()
+    )
+
+
 def _short_error(exc: BaseException) -> str:
-    """The exception and the last frame it passed through, without a long traceback."""
+    """The exception on one line and the plugin's own line it came from, without a long traceback.
+
+    A spec that fails validation names each field and its problem. The location is the last
+    frame in the plugin's code (not in ecgbench, pluggy or pydantic), else the last frame.
+    """
     frames = traceback.extract_tb(exc.__traceback__)
-    where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    own = [f for f in frames if not f.filename.startswith((_HARNESS_DIR, *_LIBRARY_DIRS))]
+    frame = (own or frames or [None])[-1]
+    where = f" ({frame.filename}:{frame.lineno})" if frame is not None else ""
+    if isinstance(exc, ValidationError):
+        return f"invalid {exc.title}: {validation_problems(exc)}{where}"
     message = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {message[0] if message else ''}{where}"
 
@@ -104,7 +130,12 @@ class Registry:
         self.specs: dict[str, dict[str, Spec]] = {"task": {}, "dataset": {}, "model": {}}
         self.aliases: dict[str, dict[str, str]] = {"task": {}, "dataset": {}, "model": {}}
         self.owner: dict[tuple[str, str], str] = {}
+        #: (kind, name) -> plugins that claimed the name after its owner (each of them broken).
+        self.contested: dict[tuple[str, str], list[str]] = {}
+        #: (kind, name) -> the broken plugin that had registered it before it was rolled back.
+        self.withdrawn: dict[tuple[str, str], str] = {}
         self.plugins: list[PluginStatus] = []
+        self._modules: dict[str, ModuleType] = {}
         builtin = importlib.import_module(BUILTIN)
         from ecgbench import __version__
 
@@ -118,6 +149,7 @@ class Registry:
                 self.plugins.append(PluginStatus(ep.name, ep.dist, ep.version, "blocked", "ECGBENCH_DISABLE_PLUGINS"))
                 continue
             self._load(ep.name, ep.dist, ep.version, ep.load)
+        self._check_model_tasks()
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -140,18 +172,47 @@ class Registry:
                         kwargs = {"register": register} if "register" in impl.argnames else {}
                         impl.function(**kwargs)
         except Exception as exc:  # a plugin may fail in any way; it must not take the harness down
-            for kind, spec_name in added:
-                self._forget(kind, spec_name)
-            if module is not None and isinstance(module, ModuleType) and self.pm.is_registered(module):
-                self.pm.unregister(module)
-            status.status = "incompatible" if isinstance(exc, _Incompatible) else "broken"
-            status.error = _short_error(exc)
-            status.registered = {"task": [], "dataset": [], "model": []}
             self.plugins.append(status)
+            self._roll_back(status, module, added, "incompatible" if isinstance(exc, _Incompatible) else "broken",
+                            _short_error(exc))
             if self.strict or name == "builtin":
                 raise
             return
         self.plugins.append(status)
+        if isinstance(module, ModuleType):
+            self._modules[name] = module
+
+    def _roll_back(self, status: PluginStatus, module: object, added: list[tuple[str, str]], state: Status,
+                   error: str) -> None:
+        """Forget everything a plugin registered and give it a failure status."""
+        for kind, spec_name in added:
+            self._forget(kind, spec_name)
+            self.withdrawn[(kind, spec_name)] = status.name
+        if isinstance(module, ModuleType) and self.pm.is_registered(module):
+            self.pm.unregister(module)
+        status.status, status.error = state, error
+        status.registered = {"task": [], "dataset": [], "model": []}
+
+    def _check_model_tasks(self) -> None:
+        """A plugin with a model for a task that no plugin registers is broken (not 'ok' with a
+        model that no task can run); repeated, since a broken plugin may take tasks with it."""
+        changed = True
+        while changed:
+            changed = False
+            for status in self.plugins:
+                if status.status != "ok":
+                    continue
+                for name in status.registered["model"]:
+                    task = self.specs["model"][name].task  # type: ignore[union-attr]
+                    if task not in self.specs["task"]:
+                        error = (f"SpecError: model {name!r} names the task {task!r}, which no plugin registers; "
+                                 f"tasks: {', '.join(sorted(self.specs['task']))}")
+                        added = [(kind, n) for kind, names in status.registered.items() for n in names]
+                        self._roll_back(status, self._modules.get(status.name), added, "broken", error)
+                        if self.strict:
+                            raise SpecError(error)
+                        changed = True
+                        break
 
     def _check_hook_names(self, module: ModuleType) -> None:
         """A misspelled hook is an error, not a silent no-op (pluggy's check_pending)."""
@@ -169,7 +230,9 @@ class Registry:
             try:
                 spec = spec_cls.model_validate(spec.model_dump())
             except ValidationError as exc:
-                raise SpecError(f"invalid {kind} spec {getattr(spec, 'name', '?')!r}: {exc}") from exc
+                raise SpecError(
+                    f"invalid {kind} spec {getattr(spec, 'name', '?')!r}: {validation_problems(exc)}"
+                ) from exc
             if getattr(spec, "requires_api", 1) > hookspecs.ECGBENCH_PLUGIN_API:
                 raise _Incompatible(
                     f"{kind} {spec.name!r} needs plugin API {spec.requires_api}; this ecgbench has "
@@ -177,10 +240,17 @@ class Registry:
                 )
             for taken in (spec.name, *spec.aliases):
                 if taken in self.aliases[kind]:
-                    other = self.owner[(kind, self.aliases[kind][taken])]
+                    owner_name = self.aliases[kind][taken]
+                    other = self.plugin_of(kind, owner_name)
+                    self.contested.setdefault((kind, owner_name), []).append(status.name)
+                    self.withdrawn.setdefault((kind, spec.name), status.name)
+                    keeps = "the built-in plugin keeps it" if other.name == "builtin" else (
+                        f"{other.name!r} registered it first and keeps it; the name cannot be used until "
+                        f"one of the two is disabled (ECGBENCH_DISABLE_PLUGINS)"
+                    )
                     raise SpecError(
                         f"{kind} name {taken!r} of plugin {status.name!r} ({status.dist} {status.version}) "
-                        f"clashes with plugin {other!r}; the first registered keeps it"
+                        f"clashes with plugin {other.name!r} ({other.dist} {other.version}); {keeps}"
                     )
             self.specs[kind][spec.name] = spec
             for taken in (spec.name, *spec.aliases):
@@ -199,12 +269,24 @@ class Registry:
     # -- lookups ---------------------------------------------------------------------------
 
     def resolve(self, kind: str, name: str) -> Spec:
-        """The spec registered under a name or alias; unknown names get suggestions."""
+        """The spec registered under a name or alias.
+
+        An unknown name gets suggestions; a name of a broken plugin says so; a name that two
+        third-party plugins claim is refused (see the module docstring).
+        """
         canonical = self.aliases[kind].get(name)
         if canonical is None:
+            failed = [p for p in self.plugins if p.status in ("broken", "incompatible")]
+            owner = self.withdrawn.get((kind, name))
+            if owner is not None:
+                raise BrokenPluginError(kind, name, next(p for p in failed if p.name == owner))
             known = sorted(self.aliases[kind])
             suggestions = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-            raise UnknownNameError(kind, name, suggestions, sorted(self.specs[kind]))
+            raise UnknownNameError(kind, name, suggestions, sorted(self.specs[kind]), failed)
+        rivals = self.contested.get((kind, canonical))
+        owner = self.plugin_of(kind, canonical)
+        if rivals and owner.name != "builtin":
+            raise NameClashError(kind, canonical, owner, [p for p in self.plugins if p.name in rivals])
         return self.specs[kind][canonical]
 
     def model(self, name: str) -> ModelSpec:

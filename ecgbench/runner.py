@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from ecgbench.context import RunContext, default_cache_dir
 from ecgbench.data.dataset import FoldSplit
-from ecgbench.errors import ConfigError, RecordError
+from ecgbench.errors import ConfigError, RecordError, SpecError
 from ecgbench.provenance import (
     git_state,
     package_versions,
@@ -202,7 +202,12 @@ def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome
             f"models for {task.name!r}: {', '.join(s.name for s in registry.models(task.name))}"
         )
     sets = parse_sets(request.sets)
-    model_config = resolve_model_config(model_spec, request.budget, sets["model"])
+    plugin = registry.plugin_of("model", model_spec.name)
+    try:
+        model_config = resolve_model_config(model_spec, request.budget, sets["model"])
+        factory = load_object(model_spec.factory)
+    except SpecError as exc:
+        raise SpecError(f"model {model_spec.name!r} of plugin {plugin.name!r} ({plugin.dist} {plugin.version}): {exc}") from exc
     task_config = build_config(load_object(task.config), sets["task"], f"task {task.name!r}")
     folds = FoldSplit.parse(request.folds) if request.folds else FoldSplit()
     dataset_spec, dataset_config = resolve_dataset(registry, request, task, sets["data"])
@@ -237,7 +242,6 @@ def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome
         )
         stage = "build"
         with ctx.phase("build"):
-            factory = load_object(model_spec.factory)
             ctx.device, device_name = resolve_device(request.device)
             seed_everything(request.seed)
             model = factory(model_config, ctx)
@@ -273,7 +277,6 @@ def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome
     from ecgbench import __version__
 
     overrides = sets["model"]
-    plugin = registry.plugin_of("model", model_spec.name)
     record = RunRecord(
         run_id=run_id,
         status="completed" if result is not None and not errors else "failed",

@@ -19,12 +19,20 @@ _IMPORT_STRING = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 def load_object(import_string: str) -> Any:
-    """Import ``"pkg.module:attr"`` and return the attribute."""
+    """Import ``"pkg.module:attr"`` and return the attribute; SpecError saying why it cannot be."""
     if not _IMPORT_STRING.match(import_string):
         raise SpecError(f"{import_string!r} is not an import string of the form 'pkg.module:attr'")
     module_name, _, attr = import_string.partition(":")
-    obj: Any = importlib.import_module(module_name)
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except Exception as exc:  # a module may fail to import in any way (syntax, missing dependency)
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise SpecError(
+            f"{import_string!r}: the module {module_name!r} cannot be imported ({type(exc).__name__}: {first})"
+        ) from exc
     for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise SpecError(f"{import_string!r}: the module {module_name!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
     return obj
 

@@ -5,8 +5,8 @@ import types
 import pytest
 from fake_plugins import entry_point, failing_entry_point, model_spec, plugin_module
 
-from ecgbench import hookimpl
-from ecgbench.errors import UnknownNameError
+from ecgbench import ModelSpec, hookimpl
+from ecgbench.errors import BrokenPluginError, NameClashError, UnknownNameError
 from ecgbench.registry import Registry
 
 
@@ -173,3 +173,113 @@ def test_installed_example_plugin_is_discovered_through_its_entry_point(installe
     registry = Registry()
     assert registry.model("example-knn").task == "classify-71-labels"
     assert status(registry, "example").dist == "ecgbench-example-plugin"
+
+
+# -- name clashes: neither side wins silently ----------------------------------------------------
+
+
+def test_a_plugin_sorting_first_cannot_take_over_another_plugins_model_name():
+    impostor = plugin_module("aaa-impostor", model_spec("baseline-features"))
+    owner = plugin_module("baselines", model_spec("baseline-features"), model_spec("baseline-forest"))
+    registry = Registry(
+        entry_points=[entry_point("aaa-impostor", impostor), entry_point("baselines", owner)]
+    )
+    baselines = status(registry, "baselines")
+    assert baselines.status == "broken"
+    assert "'aaa-impostor'" in baselines.error and "'baselines'" in baselines.error
+    with pytest.raises(NameClashError) as info:
+        registry.model("baseline-features")
+    assert "'aaa-impostor'" in str(info.value) and "'baselines'" in str(info.value)
+    assert "ECGBENCH_DISABLE_PLUGINS" in str(info.value)
+
+
+def test_a_run_of_a_contested_name_is_a_usage_error(monkeypatch, capsys):
+    from ecgbench import cli
+
+    impostor = plugin_module("aaa-impostor", model_spec("baseline-features"))
+    owner = plugin_module("baselines", model_spec("baseline-features"))
+    registry = Registry(
+        entry_points=[entry_point("aaa-impostor", impostor), entry_point("baselines", owner)]
+    )
+    monkeypatch.setattr(cli, "_registry", lambda: registry)
+    assert cli.main(["run", "--task", "generate", "--plugin", "baseline-features"]) == 2
+    assert "claimed by plugin 'aaa-impostor'" in capsys.readouterr().err
+
+
+def test_disabling_the_impostor_gives_the_name_back(monkeypatch):
+    monkeypatch.setenv("ECGBENCH_DISABLE_PLUGINS", "aaa-impostor")
+    impostor = plugin_module("aaa-impostor", model_spec("baseline-features"))
+    owner = plugin_module("baselines", model_spec("baseline-features"))
+    registry = Registry(
+        entry_points=[entry_point("aaa-impostor", impostor), entry_point("baselines", owner)]
+    )
+    assert registry.owner[("model", "baseline-features")] == "baselines"
+    assert registry.model("baseline-features").name == "baseline-features"
+
+
+def test_the_builtin_keeps_its_name_and_stays_usable():
+    from ecgbench import DatasetSpec
+
+    module = types.ModuleType("shadow")
+
+    @hookimpl
+    def ecgbench_register_datasets(register):
+        register(DatasetSpec(name="phantom", summary="x", factory="a.b:c", config="a.b:d"))
+
+    module.ecgbench_register_datasets = ecgbench_register_datasets
+    registry = Registry(entry_points=[entry_point("shadow", module)])
+    shadow = status(registry, "shadow")
+    assert "'builtin'" in shadow.error and "'shadow'" in shadow.error
+    assert registry.dataset("phantom").factory == "ecgbench.data.phantom:load_phantom"
+
+
+# -- a broken plugin's names, invalid specs, unknown tasks ------------------------------------------
+
+
+def test_a_model_of_a_broken_plugin_is_reported_as_such():
+    module = plugin_module("half", model_spec("gen-a"), model_spec("gen-b"), raise_after=1)
+    registry = Registry(entry_points=[entry_point("half", module)])
+    with pytest.raises(BrokenPluginError) as info:
+        registry.model("gen-a")
+    message = str(info.value)
+    assert "Unknown" not in message
+    assert "'half'" in message and "broken" in message and "failed while registering" in message
+
+
+def test_an_unknown_name_mentions_the_plugins_that_failed_to_load():
+    registry = Registry(entry_points=[failing_entry_point("bad", ImportError("No module named 'torchx'"))])
+    with pytest.raises(UnknownNameError, match="'bad'.*torchx"):
+        registry.model("gen-from-bad")
+
+
+def _invalid_spec_module():
+    module = types.ModuleType("invalid")
+
+    @hookimpl
+    def ecgbench_register_models(register):
+        spec = dict(task="generate", summary="x", factory="a.b:c", config="a.b:d")
+        register(ModelSpec(name="Not A Valid Name", **spec))  # the plugin's own line
+
+    module.ecgbench_register_models = ecgbench_register_models
+    return module
+
+
+def test_an_invalid_spec_names_the_field_and_the_plugins_line():
+    import inspect
+
+    registry = Registry(entry_points=[entry_point("invalid", _invalid_spec_module())])
+    invalid = status(registry, "invalid")
+    source, first = inspect.getsourcelines(_invalid_spec_module)
+    line = first + next(i for i, text in enumerate(source) if "the plugin's own line" in text)
+    assert invalid.status == "broken"
+    assert "name:" in invalid.error and "lower case" in invalid.error
+    assert f"test_registry.py:{line}" in invalid.error
+
+
+def test_a_model_for_an_unknown_task_breaks_its_plugin():
+    module = plugin_module("odd-task", model_spec("gen-x", task="no-such-task"))
+    registry = Registry(entry_points=[entry_point("odd-task", module)])
+    odd = status(registry, "odd-task")
+    assert odd.status == "broken" and "'no-such-task'" in odd.error
+    with pytest.raises(BrokenPluginError, match="no-such-task"):
+        registry.model("gen-x")

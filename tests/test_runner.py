@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from fake_plugins import entry_point, model_spec, plugin_module
 
-from ecgbench.errors import ConfigError, UnknownNameError
+from ecgbench.errors import ConfigError, SpecError, UnknownNameError
 from ecgbench.records import read_record
 from ecgbench.registry import Registry
 from ecgbench.runner import RunRequest, execute, parse_sets
@@ -145,3 +145,49 @@ def test_set_values_are_parsed_as_json_where_possible():
         "task": {"floor": False},
         "data": {"n_records": 50},
     }
+
+
+# -- a spec whose import strings cannot be resolved ---------------------------------------------
+
+
+@pytest.fixture
+def broken_specs(monkeypatch, tmp_path):
+    monkeypatch.delenv("ECGBENCH_LOAD_PLUGINS", raising=False)
+    (tmp_path / "syntax_error_model.py").write_text("def create(config, ctx)\n    return None\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = plugin_module(
+        "shaky",
+        model_spec("no-module", task="classify-71-labels", factory="ecgbench_not_installed.model:create"),
+        model_spec("bad-syntax", task="classify-71-labels", factory="syntax_error_model:create"),
+        model_spec("no-attr", task="classify-71-labels", factory="ecgbench.testing.dummies:no_such_factory"),
+    )
+    return Registry(entry_points=[entry_point("shaky", module, dist="ecgbench-shaky", version="0.1")])
+
+
+@pytest.mark.parametrize(
+    ("model", "detail"),
+    [
+        ("no-module", "No module named 'ecgbench_not_installed'"),
+        ("bad-syntax", "SyntaxError"),
+        ("no-attr", "has no attribute 'no_such_factory'"),
+    ],
+)
+def test_an_unresolvable_factory_is_a_clear_error_naming_the_plugin_before_any_work(
+    tmp_path, broken_specs, model, detail
+):
+    with pytest.raises(SpecError) as info:
+        execute(request(tmp_path, "classify-71-labels", model), broken_specs)
+    message = str(info.value)
+    assert f"model {model!r} of plugin 'shaky' (ecgbench-shaky 0.1)" in message and detail in message
+    assert not (tmp_path / "results").exists()
+
+
+def test_the_run_command_prints_no_traceback_for_an_unresolvable_spec(
+    tmp_path, broken_specs, monkeypatch, capsys
+):
+    from ecgbench import cli
+
+    monkeypatch.setattr(cli, "_registry", lambda: broken_specs)
+    code = cli.main(["run", "--task", "classify-71-labels", "--plugin", "bad-syntax", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 4 and "Traceback" not in err and "syntax_error_model" in err
