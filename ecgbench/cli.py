@@ -242,20 +242,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _load_dataset_from_args(args: argparse.Namespace):
-    from ecgbench.runner import build_config, parse_sets
+    from ecgbench.runner import dataset_config, parse_sets
     from ecgbench.specs import load_object
 
     spec = _registry().dataset(args.name)
-    values = parse_sets([f"data.{item}" for item in getattr(args, "set", None) or []])["data"]
-    if spec.needs_path:
-        if args.data_path is None:
-            raise ConfigError(f"dataset {spec.name!r} reads a local copy: pass --data-path PATH")
-        values["path"] = args.data_path
-    if args.fs is not None:
-        values["fs"] = args.fs
-    if getattr(args, "skip_bad", False):
-        values["skip_bad"] = True
-    config = build_config(load_object(spec.config), values, f"dataset {spec.name!r}")
+    sets = parse_sets([f"data.{item}" for item in getattr(args, "set", None) or []])["data"]
+    config = dataset_config(spec, sets, args.data_path, args.fs, getattr(args, "skip_bad", False))
     return load_object(spec.factory)(config)
 
 
@@ -301,6 +293,28 @@ def cmd_phenotype(args: argparse.Namespace) -> int:
 # -- parser ---------------------------------------------------------------------------------
 
 
+def _seed(text: str) -> int:
+    """--seed: a whole number from 0 to 2**32 - 1 (what numpy, torch and scikit-learn all take)."""
+    from ecgbench.runner import check_seed
+
+    try:
+        return check_seed(int(text))
+    except (ValueError, ConfigError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a seed: use a whole number from 0 to {2**32 - 1}") from None
+
+
+def _fold_override(text: str) -> str:
+    """--folds: checked here, so that a malformed override stops the command before any work."""
+    from ecgbench.data.dataset import FoldSplit
+
+    try:
+        FoldSplit.parse(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+
 def _add_data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-path", type=Path, help="local copy of the dataset (ptbxl, wfdb-dir)")
     p.add_argument("--fs", type=int, help="sampling rate in Hz (100 or 500 for ptbxl)")
@@ -327,9 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plugin", "--model", dest="plugin", required=True, help="model name or alias")
     p.add_argument("--dataset", help="dataset name (default: the task's, phantom)")
     _add_data_options(p)
-    p.add_argument("--folds", help="fold override, e.g. train=1-6,val=7,test=8")
+    p.add_argument("--folds", type=_fold_override, help="fold override, e.g. train=1-6,val=7,test=8")
     p.add_argument("--budget", choices=("ci", "paper"), default="ci")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a model setting (task.KEY / data.KEY for the evaluator / dataset)")
@@ -358,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", required=True)
     p.add_argument("--samples", type=Path, required=True)
     p.add_argument("--bootstrap-ids", type=Path, help=".npy of fixed bootstrap resample indices [n_boot, n]")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_score)
 
@@ -366,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a", type=Path, help="classify-71-labels samples file of model a")
     p.add_argument("b", type=Path, help="samples file of model b")
     p.add_argument("--n-boot", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_compare)
 
@@ -391,9 +405,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outcomes", type=Path, required=True, help="CSV: record_id plus one 0/1 column per outcome")
     p.add_argument("--dataset")
     _add_data_options(p)
-    p.add_argument("--folds")
+    p.add_argument("--folds", type=_fold_override)
     p.add_argument("--budget", choices=("ci", "paper"), default="ci")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--set", action="append", metavar="KEY=VALUE")
     p.add_argument("--out", type=Path, default=Path("phenotypes"))
     p.set_defaults(func=cmd_phenotype)

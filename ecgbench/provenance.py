@@ -8,6 +8,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from ecgbench.errors import ConfigError
+
 TRACKED_PACKAGES = ("ecgbench-harness", "numpy", "scipy", "pandas", "torch", "scikit-learn", "wfdb", "pot",
                     "tslearn", "pydantic", "pluggy", "neurokit2", "transformers", "peft")
 
@@ -52,19 +54,26 @@ def resolve_device(requested: str) -> tuple[str, str]:
     """'auto' -> 'cuda' when torch sees a GPU, else 'cpu'; returns (device, device name).
 
     Call it after the model's factory is imported: a model without torch never needs a GPU,
-    so 'auto' does not import torch just to ask.
+    so 'auto' does not import torch just to ask (a model that imports torch only when built
+    runs on the CPU under 'auto'). 'cuda' imports torch whatever the model does, and is a
+    ConfigError when torch is missing or sees no GPU.
     """
     if requested not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"--device must be auto, cpu or cuda, got {requested!r}")
-    torch = sys.modules.get("torch")
-    if requested == "cpu" or (torch is None and requested == "auto"):
-        return "cpu", platform.processor() or platform.machine()
-    if torch is None:
-        raise ValueError("--device cuda: this model does not use torch")
-    if torch.cuda.is_available():
-        return "cuda", torch.cuda.get_device_name(0)
+        raise ConfigError(f"--device must be auto, cpu or cuda, got {requested!r}")
     if requested == "cuda":
-        raise ValueError("--device cuda: torch sees no CUDA device")
+        try:
+            import torch
+        except ImportError:
+            raise ConfigError("--device cuda needs torch, which is not installed") from None
+        if not torch.cuda.is_available():
+            build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+            raise ConfigError(
+                f"--device cuda: torch {torch.__version__} ({build}) sees no CUDA device; use --device cpu or auto"
+            )
+        return "cuda", torch.cuda.get_device_name(0)
+    torch = sys.modules.get("torch")
+    if requested == "auto" and torch is not None and torch.cuda.is_available():
+        return "cuda", torch.cuda.get_device_name(0)
     return "cpu", platform.processor() or platform.machine()
 
 

@@ -9,13 +9,15 @@ import json
 import shutil
 import time
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic.errors import PydanticSchemaGenerationError
 
 from ecgbench.context import RunContext, default_cache_dir
 from ecgbench.data.dataset import FoldSplit
@@ -100,18 +102,47 @@ def parse_sets(items: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def build_config(config_cls: type[BaseModel], values: dict[str, Any], what: str) -> BaseModel:
-    """Instantiate a pydantic config, turning validation errors into one clear ConfigError."""
+def build_config(config_cls: type[BaseModel], values: dict[str, Any], what: str,
+                 exact: Iterable[str] = ()) -> BaseModel:
+    """Instantiate a pydantic config, turning validation errors into one clear ConfigError.
+
+    ``exact`` names the keys whose values the user typed (``--set``): they must already have
+    the field's type, so ``true`` is no integer and ``1.5`` no whole number (pydantic's lax
+    mode would turn them into 1), while a number may still stand for a float.
+    """
     unknown = sorted(set(values) - set(config_cls.model_fields))
     if unknown:
         raise ConfigError(
             f"{what}: unknown setting(s) {unknown}; known: {sorted(config_cls.model_fields)}"
         )
+    for key in exact:
+        _check_exact_type(config_cls, key, values[key], what)
     try:
         return config_cls(**values)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"{what}: {problems}") from None
+
+
+def _check_exact_type(config_cls: type[BaseModel], key: str, value: Any, what: str) -> None:
+    """Validate one typed value against its field's type in pydantic's strict JSON mode."""
+    try:
+        adapter = TypeAdapter(config_cls.model_fields[key].annotation)
+        adapter.validate_json(json.dumps(value), strict=True)
+    except ValidationError as exc:
+        raise ConfigError(
+            f"{what}: {key}={json.dumps(value)}: {exc.errors()[0]['msg']} "
+            "(values given with --set are taken as written, never converted)"
+        ) from None
+    except (TypeError, ValueError, PydanticSchemaGenerationError):
+        return  # a type strict JSON cannot describe: the model's own validation decides
+
+
+def check_seed(seed: int) -> int:
+    """A run seed must seed numpy, torch and scikit-learn alike: 0 <= seed < 2**32."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise ConfigError(f"--seed {seed!r}: a seed is a whole number from 0 to {2**32 - 1}")
+    return seed
 
 
 def _hash_json(value: Any) -> str:
@@ -126,28 +157,46 @@ def _contract_hash(task: TaskSpec) -> str:
 def resolve_dataset(registry: Registry, request: RunRequest, task: TaskSpec, extra: dict[str, Any]) -> tuple[DatasetSpec, BaseModel]:
     """The dataset spec and config a run asks for, with --data-path, --fs and --skip-bad mapped on."""
     spec = registry.dataset(request.dataset or task.default_dataset)
+    return spec, dataset_config(spec, extra, request.data_path, request.fs, request.skip_bad)
+
+
+def dataset_config(spec: DatasetSpec, sets: dict[str, Any], data_path: Path | None, fs: int | None,
+                   skip_bad: bool) -> BaseModel:
+    """A dataset's config from its ``--set data.KEY`` values and the options --data-path, --fs and
+    --skip-bad; an option and a --set value that disagree are a usage error, not a silent choice."""
     config_cls = load_object(spec.config)
-    values: dict[str, Any] = dict(extra)
+    values: dict[str, Any] = dict(sets)
+    options: dict[str, tuple[str, Any]] = {}
     if spec.needs_path:
-        if request.data_path is None:
+        if data_path is None:
             raise ConfigError(f"dataset {spec.name!r} reads a local copy: pass --data-path PATH")
-        values["path"] = request.data_path
-    elif request.data_path is not None:
+        options["path"] = ("--data-path", Path(data_path))
+    elif data_path is not None:
         raise ConfigError(f"dataset {spec.name!r} takes no --data-path")
-    if request.fs is not None:
-        values["fs"] = request.fs
-    if request.skip_bad:
+    if fs is not None:
+        options["fs"] = ("--fs", fs)
+    if skip_bad:
         if "skip_bad" not in config_cls.model_fields:
             raise ConfigError(f"dataset {spec.name!r} has no --skip-bad option")
-        values["skip_bad"] = True
-    return spec, build_config(config_cls, values, f"dataset {spec.name!r}")
+        options["skip_bad"] = ("--skip-bad", True)
+    for key, (flag, value) in options.items():
+        if key in sets and (Path(sets[key]) if key == "path" else sets[key]) != value:
+            raise ConfigError(
+                f"{flag} {value} and --set data.{key}={json.dumps(sets[key])} disagree; give one of them"
+            )
+        values[key] = value
+    return build_config(config_cls, values, f"dataset {spec.name!r}", exact=sets)
 
 
-def resolve_model_config(spec: ModelSpec, budget: str, overrides: dict[str, Any]) -> BaseModel:
+def resolve_model_config(spec: ModelSpec, budget: str, overrides: dict[str, Any],
+                         defaults: dict[str, Any] | None = None) -> BaseModel:
+    """The budget's config with ``defaults`` (the spec's own, e.g. ``validate_overrides``) and the
+    user's ``overrides`` (typed exactly, see :func:`build_config`) on top."""
     if budget not in spec.budgets:
         raise ConfigError(f"model {spec.name!r} has no budget {budget!r}; it has {sorted(spec.budgets)}")
     config_cls = load_object(spec.config)
-    return build_config(config_cls, {**spec.budgets[budget], **overrides}, f"model {spec.name!r} ({budget})")
+    values = {**spec.budgets[budget], **(defaults or {}), **overrides}
+    return build_config(config_cls, values, f"model {spec.name!r} ({budget})", exact=overrides)
 
 
 def _to_metric(value: Any, task: TaskSpec) -> Metric:
@@ -208,13 +257,15 @@ def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome
         factory = load_object(model_spec.factory)
     except SpecError as exc:
         raise SpecError(f"model {model_spec.name!r} of plugin {plugin.name!r} ({plugin.dist} {plugin.version}): {exc}") from exc
-    task_config = build_config(load_object(task.config), sets["task"], f"task {task.name!r}")
+    task_config = build_config(load_object(task.config), sets["task"], f"task {task.name!r}", exact=sets["task"])
     folds = FoldSplit.parse(request.folds) if request.folds else FoldSplit()
-    dataset_spec, dataset_config = resolve_dataset(registry, request, task, sets["data"])
+    check_seed(request.seed)
+    dataset_spec, data_config = resolve_dataset(registry, request, task, sets["data"])
     out_dir = record_dir(request.results, task.name, model_spec.name)
     check_writable(out_dir, "--out")
     if request.leaderboards is not None:
         check_writable(request.leaderboards, "--leaderboards")
+    device, device_name = resolve_device(request.device)
 
     run_id = new_run_id()
     artifacts_dir = out_dir / run_id
@@ -225,13 +276,13 @@ def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome
     dataset_info: DatasetInfo | None = None
     result: TaskResult | None = None
     errors: list[RunError] = []
-    device_name = ""
+    ctx.device = device
     try:
         with ctx.phase("load"):
-            dataset = load_object(dataset_spec.factory)(dataset_config)
+            dataset = load_object(dataset_spec.factory)(data_config)
         dataset_info = DatasetInfo(
             name=dataset_spec.name,
-            config=_jsonable(dataset_config.model_dump()),
+            config=_jsonable(data_config.model_dump()),
             fingerprint=dataset.fingerprint,
             n_records=len(dataset),
             fs=float(dataset.fs),
@@ -242,7 +293,6 @@ def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome
         )
         stage = "build"
         with ctx.phase("build"):
-            ctx.device, device_name = resolve_device(request.device)
             seed_everything(request.seed)
             model = factory(model_config, ctx)
         stage = "task"

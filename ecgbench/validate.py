@@ -75,7 +75,7 @@ def validate_model(
         for budget in ("ci", "paper"):
             resolve_model_config(spec, budget, {})
         checks.append(Check("configs 'ci' and 'paper' validate", True))
-        config = resolve_model_config(spec, "ci", {**spec.validate_overrides, **(overrides or {})})
+        config = resolve_model_config(spec, "ci", overrides or {}, defaults=spec.validate_overrides)
         task = registry.task(spec.task)
         data = data if data is not None else tiny_dataset()
         with tempfile.TemporaryDirectory() as tmp:

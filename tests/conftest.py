@@ -20,3 +20,23 @@ def cache_dir(tmp_path, monkeypatch):
     folder = tmp_path / "cache"
     monkeypatch.setenv("ECGBENCH_CACHE", str(folder))
     return folder
+
+
+@pytest.fixture
+def fake_cli(monkeypatch):
+    """The command line sees one fake plugin: `dummy-clf` (classify-71-labels) and
+    `dummy-gen` (generate), the dummy models of ecgbench.testing."""
+    from fake_plugins import entry_point, model_spec, plugin_module
+
+    from ecgbench import cli
+    from ecgbench.registry import Registry
+
+    monkeypatch.delenv("ECGBENCH_LOAD_PLUGINS", raising=False)
+    module = plugin_module(
+        "fakes",
+        model_spec("dummy-clf", task="classify-71-labels", factory="ecgbench.testing.dummies:create_classifier"),
+        model_spec("dummy-gen", task="generate", factory="ecgbench.testing.dummies:create_generator"),
+    )
+    registry = Registry(entry_points=[entry_point("fakes", module)])
+    monkeypatch.setattr(cli, "_registry", lambda: registry)
+    return registry

@@ -16,16 +16,8 @@ SMALL = ["--set", "data.n_records=100", "--set", "task.n_boot=20", "--quiet"]
 
 
 @pytest.fixture
-def fakes(monkeypatch):
-    """The CLI sees one fake plugin with a dummy classifier."""
-    from ecgbench.registry import Registry
-
-    monkeypatch.delenv("ECGBENCH_LOAD_PLUGINS", raising=False)
-    module = plugin_module(
-        "fakes",
-        model_spec("dummy-clf", task="classify-71-labels", factory="ecgbench.testing.dummies:create_classifier"),
-    )
-    monkeypatch.setattr(cli, "_registry", lambda: Registry(entry_points=[entry_point("fakes", module)]))
+def fakes(fake_cli):
+    return fake_cli
 
 
 def run(*args: str) -> int:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ecgbench.data.labels import N_LABELS, SCP_CODES
 from ecgbench.data.leads import LEADS
-from ecgbench.errors import DataError
+from ecgbench.errors import ConfigError, DataError
 
 #: Reference interval columns, in ms (``hr`` in beats per minute). NaN where undefined
 #: (no PR in atrial fibrillation) or unknown.
@@ -36,26 +36,36 @@ class FoldSplit:
 
     @classmethod
     def parse(cls, text: str) -> FoldSplit:
-        """Parse ``"train=1-6,val=7,test=8"`` (ranges and comma-free lists like ``1-3+5``)."""
+        """Parse ``"train=1-6,val=7,test=8"`` (ranges and comma-free lists like ``1-3+5``).
+
+        A malformed override is a ConfigError (a usage error), found before any data is read.
+        """
         parts: dict[str, tuple[int, ...]] = {}
         for item in filter(None, text.split(",")):
             key, sep, value = item.partition("=")
-            if not sep or key.strip() not in ("train", "val", "test"):
-                raise DataError(f"fold override {text!r}: expected items like train=1-6, val=7, test=8")
+            key = key.strip()
+            if not sep or key not in ("train", "val", "test"):
+                raise ConfigError(f"fold override {text!r}: expected items like train=1-6, val=7, test=8")
+            if key in parts:
+                raise ConfigError(f"fold override {text!r}: {key} is given twice")
             folds: list[int] = []
             for piece in value.split("+"):
                 m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", piece)
                 if not m:
-                    raise DataError(f"fold override {text!r}: {piece!r} is not a fold number or range")
+                    raise ConfigError(f"fold override {text!r}: {piece!r} is not a fold number or range")
                 lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+                if lo > hi:
+                    raise ConfigError(f"fold override {text!r}: the range {piece.strip()!r} runs backwards; write {hi}-{lo}")
                 folds.extend(range(lo, hi + 1))
-            parts[key.strip()] = tuple(folds)
+            parts[key] = tuple(folds)
+        if not parts:
+            raise ConfigError(f"fold override {text!r}: expected items like train=1-6, val=7, test=8")
         split = replace(cls(), **parts)
         overlap = (set(split.train) & set(split.val)) | (set(split.train) & set(split.test)) | (
             set(split.val) & set(split.test)
         )
         if overlap:
-            raise DataError(f"fold override {text!r}: folds {sorted(overlap)} are in two splits")
+            raise ConfigError(f"fold override {text!r}: folds {sorted(overlap)} are in two splits")
         return split
 
     def describe(self) -> str:
