@@ -12,6 +12,7 @@ from shared_data import shared_sample, uses_shared_data
 
 from ecgbench.data.cinc2021 import dx_codes, expressible_scp_codes, map_dx, snomed_table
 from ecgbench.data.labels import SCP_CODES, SCP_INDEX
+from ecgbench.data.leads import LEADS
 from ecgbench.data.wfdb_dir import WFDBDirConfig, load_wfdb_dir
 
 
@@ -35,8 +36,17 @@ def test_reads_the_50_ten_second_records_as_whole_windows(cinc) -> None:
     assert cinc.signals.shape == (50, 12, 5000)
     assert cinc.fs == 500
     assert cinc.record_ids[:2].tolist() == ["E07500", "E07501"]
-    assert cinc.lead_present.all()
     assert cinc.info["layout"] == "cinc2021"
+
+
+@uses_shared_data
+def test_the_all_zero_chest_leads_of_two_ningbo_records_are_missing_leads(cinc) -> None:
+    """JS20004 and JS20008 store V2, V4 and V6 as zeros: flat leads, so absent, and reported."""
+    flat = {"JS20004", "JS20008"}
+    ids = cinc.record_ids.tolist()
+    missing = {(ids[i], LEADS[j]) for i, j in zip(*np.nonzero(~cinc.lead_present), strict=True)}
+    assert missing == {(r, lead) for r in flat for lead in ("V2", "V4", "V6")}
+    assert cinc.info["flat_leads"] == [{"record": r, "leads": ["V2", "V4", "V6"]} for r in sorted(flat)]
 
 
 @uses_shared_data

@@ -312,7 +312,7 @@ def test_row_without_a_file_name_is_rejected(copy: Path) -> None:
 def test_unknown_statement_names_the_row(copy: Path) -> None:
     db = copy / "ptbxl_database.csv"
     db.write_text(db.read_text().replace("'SBRAD'", "'XYZ'"))
-    with pytest.raises(DataError, match=r"ecg_id 2: scp_codes \['XYZ'\]"):
+    with pytest.raises(DataError, match=r"ecg_id 2 \(row 2\): scp_codes \['XYZ'\]"):
         load_ptbxl(PTBXLConfig(path=copy))
 
 
@@ -378,3 +378,93 @@ def test_an_unwritable_cache_folder_still_loads_uncached(
     assert len(data) == len(COPY_IDS)
     assert data.info["cache"]["status"] == "off"
     assert "cannot write" in data.info["cache"]["reason"]
+
+
+# -- a damaged metadata table names the row -------------------------------------------------------
+
+
+def _edit_table(root: Path, edit) -> None:
+    db = root / "ptbxl_database.csv"
+    table = pd.read_csv(db, dtype=str, keep_default_na=False)
+    edit(table)
+    table.to_csv(db, index=False)
+
+
+def test_a_duplicated_ecg_id_names_both_rows(copy: Path) -> None:
+    _edit_table(copy, lambda t: t.__setitem__("ecg_id", ["1", "2", "3", "2", "5", "6"]))
+    for skip_bad in (False, True):
+        with pytest.raises(DataError, match=r"ecg_id 2 appears in rows 2, 4"):
+            load_ptbxl(PTBXLConfig(path=copy, skip_bad=skip_bad))
+
+
+def test_an_ecg_id_that_is_no_whole_number_names_the_row(copy: Path) -> None:
+    _edit_table(copy, lambda t: t.__setitem__("ecg_id", ["1", "2", "x3", "4", "5", "6"]))
+    with pytest.raises(DataError, match=r"row 3: ecg_id 'x3' is not a whole number"):
+        load_ptbxl(PTBXLConfig(path=copy))
+
+
+@pytest.mark.parametrize("fold", ["seven", "", "2.5", "0"])
+def test_a_strat_fold_that_is_no_fold_number_names_the_row(copy: Path, fold: str) -> None:
+    _edit_table(copy, lambda t: t.loc.__setitem__((2, "strat_fold"), fold))
+    with pytest.raises(DataError, match=r"ecg_id 3 \(row 3\): strat_fold .* is not a fold number"):
+        load_ptbxl(PTBXLConfig(path=copy))
+
+
+def test_skip_bad_skips_rows_with_bad_scp_codes_or_strat_fold(copy: Path) -> None:
+    def edit(t):
+        t.loc[1, "scp_codes"] = "{'NORM': 100.0"
+        t.loc[4, "strat_fold"] = "ten"
+
+    _edit_table(copy, edit)
+    data = load_ptbxl(PTBXLConfig(path=copy, skip_bad=True))
+    assert data.record_ids.tolist() == ["1", "3", "4", "6"]
+    skipped = {s["record"]: s["reason"] for s in data.info["skipped"]}
+    assert "scp_codes" in skipped["2"] and "strat_fold 'ten'" in skipped["5"]
+
+
+def test_skip_bad_skips_a_row_naming_an_unknown_statement(copy: Path) -> None:
+    db = copy / "ptbxl_database.csv"
+    db.write_text(db.read_text().replace("'SBRAD'", "'XYZ'"))
+    data = load_ptbxl(PTBXLConfig(path=copy, skip_bad=True))
+    assert "2" not in data.record_ids.tolist()
+    assert "XYZ" in data.info["skipped"][0]["reason"]
+
+
+# -- flat leads ------------------------------------------------------------------------------------
+
+
+def test_an_all_zero_record_whose_checksums_match_is_a_bad_record(copy: Path) -> None:
+    _rewrite_samples(_record(copy, 3), lambda frames: frames.fill(0))
+    with pytest.raises(DataError, match=r"ecg_id 3 .*every lead is flat"):
+        load_ptbxl(PTBXLConfig(path=copy))
+    data = load_ptbxl(PTBXLConfig(path=copy, skip_bad=True))
+    assert "3" not in data.record_ids.tolist() and data.info["skipped"][0]["record"] == "3"
+
+
+def test_a_flat_lead_becomes_a_missing_lead_and_is_reported(copy: Path) -> None:
+    from ecgbench.data.summary import summarize
+
+    v2 = LEADS.index("V2")
+    _rewrite_samples(_record(copy, 4), lambda frames: frames.__setitem__((slice(None), v2), 7))
+    data = load_ptbxl(PTBXLConfig(path=copy))
+    row = data.record_ids.tolist().index("4")
+    assert np.isnan(data.signals[row, v2]).all() and not np.isnan(data.signals[row, :v2]).any()
+    assert data.info["flat_leads"] == [{"record": "4", "leads": ["V2"]}]
+    summary = summarize(data)
+    assert summary["leads_present"]["V2"] == len(COPY_IDS) - 1
+    assert summary["info"]["flat_leads"] == [{"record": "4", "leads": ["V2"]}]
+
+
+def test_a_lead_of_a_few_adc_steps_is_flat_and_skip_bad_skips_its_record(copy: Path) -> None:
+    def near_constant(frames):
+        frames[:, 0] = 40 + (np.arange(len(frames)) % 11)  # spans 10 steps of 1 µV
+
+    _rewrite_samples(_record(copy, 5), near_constant)
+    assert load_ptbxl(PTBXLConfig(path=copy)).info["flat_leads"] == [{"record": "5", "leads": ["I"]}]
+    data = load_ptbxl(PTBXLConfig(path=copy, skip_bad=True))
+    assert "5" not in data.record_ids.tolist()
+    assert "flat lead(s) I" in data.info["skipped"][0]["reason"]
+
+
+def test_no_lead_of_the_real_sample_is_flat(ptbxl_100) -> None:
+    assert ptbxl_100.info["flat_leads"] == [] and not np.isnan(ptbxl_100.signals).any()

@@ -331,6 +331,55 @@ def test_an_invalid_sample_does_not_erase_its_lead_when_resampling(record_with_a
     assert not np.isnan(data.signals[0, LEAD_INDEX["V5"]]).any()
 
 
+@pytest.fixture
+def record_with_a_flat_stretch(tmp_path: Path) -> Path:
+    """A 30-s two-lead record at 100 Hz (200 steps/mV) whose V5 is off for 10-20 s (zeros)
+    and whose II holds nothing but two ADC steps of noise for 20-30 s."""
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    signal = np.tile(np.sin(np.linspace(0, 60 * np.pi, 3000))[:, None], (1, 2))
+    signal[1000:2000, 1] = 0.0
+    signal[2000:, 0] = 0.005 * (np.arange(1000) % 3)
+    signal[2000:, 1] = np.sin(np.linspace(0, 20 * np.pi, 1000))
+    wfdb.wrsamp("rec", fs=100, units=["mV", "mV"], sig_name=["II", "V5"], p_signal=signal,
+                fmt=["16", "16"], adc_gain=[200, 200], baseline=[0, 0], write_dir=str(folder))
+    return folder
+
+
+def test_a_flat_lead_in_a_window_becomes_a_missing_lead(record_with_a_flat_stretch: Path) -> None:
+    data = load_wfdb_dir(WFDBDirConfig(path=record_with_a_flat_stretch))
+    assert data.record_ids.tolist() == ["rec:0", "rec:10", "rec:20"]
+    present = data.lead_present[:, [LEAD_INDEX["II"], LEAD_INDEX["V5"]]]
+    assert present.tolist() == [[True, True], [True, False], [False, True]]
+    assert data.info["flat_leads"] == [
+        {"record": "rec:10", "leads": ["V5"]},
+        {"record": "rec:20", "leads": ["II"]},
+    ]
+
+
+def test_skip_bad_skips_a_window_with_a_flat_lead(record_with_a_flat_stretch: Path) -> None:
+    data = load_wfdb_dir(WFDBDirConfig(path=record_with_a_flat_stretch, skip_bad=True))
+    assert data.record_ids.tolist() == ["rec:0"]
+    assert [s["record"] for s in data.info["skipped"]] == ["rec:10", "rec:20"]
+
+
+def test_a_window_whose_every_lead_is_flat_is_a_bad_window(tmp_path: Path) -> None:
+    folder = tmp_path / "zeros"
+    folder.mkdir()
+    wfdb.wrsamp("rec", fs=100, units=["mV"], sig_name=["II"], p_signal=np.zeros((1000, 1)), fmt=["16"],
+                adc_gain=[200], baseline=[0], write_dir=str(folder))
+    with pytest.raises(DataError, match="record rec: every lead is flat"):
+        load_wfdb_dir(WFDBDirConfig(path=folder))
+
+
+def test_flat_leads_span_at_most_ten_adc_steps() -> None:
+    from ecgbench.data.flat_leads import flat_leads
+
+    step = 0.001
+    x = np.array([np.arange(1000) % 11 * step, np.arange(1000) % 12 * step, np.full(1000, np.nan)])
+    assert flat_leads(x, step).tolist() == [True, False, False]
+
+
 # --- pieces ------------------------------------------------------------------------------------
 
 

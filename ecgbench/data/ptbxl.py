@@ -3,9 +3,13 @@
 The copy may be partial: rows of ``ptbxl_database.csv`` whose header and signal file are both
 absent are counted as missing (``info['n_missing']``) and left out. Anything else that is wrong
 with a record (one of its two files missing, a truncated signal file, a header that disagrees with
-the metadata or with PTB-XL's 12 leads, 10 s and the requested rate, invalid samples) raises a
-DataError naming the record and the problem, or, with ``skip_bad``, is listed in
-``info['skipped']``.
+the metadata or with PTB-XL's 12 leads, 10 s and the requested rate, invalid samples, a metadata
+row whose ``scp_codes`` or ``strat_fold`` cannot be read) raises a DataError naming the record
+and the problem, or, with ``skip_bad``, is listed in ``info['skipped']``. A metadata table with
+an ``ecg_id`` that is not a whole number or appears twice stops the load whatever ``skip_bad``
+says: which row is meant cannot be told. A flat lead (:mod:`ecgbench.data.flat_leads`) becomes a
+missing lead (all-NaN) listed in ``info['flat_leads']``, or with ``skip_bad`` makes its record
+skipped; a record whose every lead is flat is a bad record.
 
 Facts used (Wagner et al. 2020, Sci Data 7:154, Table 2, and the v1.0.3 files): ``sex`` is coded
 0 = male, 1 = female; ``scp_codes`` maps statement -> likelihood (0-100; form and rhythm
@@ -39,14 +43,15 @@ from ecgbench.data.cache import (
     start_entry,
 )
 from ecgbench.data.dataset import ECGDataset
+from ecgbench.data.flat_leads import FLAT_ADC_STEPS, flat_leads
 from ecgbench.data.labels import SCP_CODES, SCP_INDEX, multi_hot
 from ecgbench.data.leads import LEADS, canonical_lead
 from ecgbench.data.resample import resample
-from ecgbench.data.wfdb_record import read_header, read_record
+from ecgbench.data.wfdb_record import mv_scale, read_header, read_record
 from ecgbench.errors import DataError
 
 #: Bumped whenever a change would change what the loader returns (part of the cache key).
-READER_VERSION = 1
+READER_VERSION = 2
 RECORD_SECONDS = 10
 DATABASE = "ptbxl_database.csv"
 STATEMENTS = "scp_statements.csv"
@@ -175,10 +180,13 @@ def load_ptbxl(config: PTBXLConfig) -> ECGDataset:
         cached.info["checksums"] = checksums
         return cached
     check_statements(root)
-    table["scp_codes"] = parse_scp_codes(table, root / DATABASE)
+    table, bad_rows = check_rows(table, root / DATABASE, config.skip_bad)
+    unreadable = {int(row["record"]) for row in bad_rows}
+    present = [(i, rel) for i, rel in present if i not in unreadable]
+    broken = [(i, rel) for i, rel in broken if i not in unreadable]
     store = start_entry(cache, state)
     try:
-        dataset = _build(root, table, present, broken, bad_files, config, store, info)
+        dataset = _build(root, table, present, broken, bad_files, config, store, {**info, "skipped": bad_rows})
         if isinstance(store, MemoryStore):
             dataset.info["cache"] = store.status
             return dataset
@@ -189,34 +197,78 @@ def load_ptbxl(config: PTBXLConfig) -> ECGDataset:
 
 
 def read_database(root: Path) -> pd.DataFrame:
-    """``ptbxl_database.csv`` indexed by ecg_id, with its required columns checked."""
+    """``ptbxl_database.csv`` indexed by ecg_id, with its required columns checked and every
+    ecg_id a whole number that appears once (DataError naming the rows otherwise)."""
+    path = root / DATABASE
     try:
-        table = pd.read_csv(root / DATABASE, index_col="ecg_id")
+        table = pd.read_csv(path, dtype={"ecg_id": str})
     except ValueError as exc:
-        raise DataError(f"{root / DATABASE}: not a PTB-XL metadata table ({exc})") from exc
-    absent = [c for c in _REQUIRED_COLUMNS if c not in table.columns]
+        raise DataError(f"{path}: not a PTB-XL metadata table ({exc})") from exc
+    absent = [c for c in ("ecg_id", *_REQUIRED_COLUMNS) if c not in table.columns]
     if absent:
-        raise DataError(f"{root / DATABASE}: missing column(s) {absent}")
-    return table
+        raise DataError(f"{path}: missing column(s) {absent}")
+    ids = table["ecg_id"].fillna("").str.strip()
+    bad = [i for i, text in enumerate(ids) if not text.isdigit()]
+    if bad:
+        raise DataError(
+            f"{path}: row {bad[0] + 1}: ecg_id {table['ecg_id'].iloc[bad[0]]!r} is not a whole number"
+            + (f" (and {len(bad) - 1} more rows)" if len(bad) > 1 else "")
+        )
+    ids = ids.astype(np.int64)
+    repeated = ids[ids.duplicated(keep=False)]
+    if len(repeated):
+        first = int(repeated.iloc[0])
+        rows = [i + 1 for i in np.flatnonzero(ids.to_numpy() == first)]
+        more = repeated.nunique() - 1
+        raise DataError(
+            f"{path}: ecg_id {first} appears in rows {', '.join(map(str, rows))}"
+            + (f" (and {more} more ecg_ids appear twice)" if more else "")
+            + "; each record must have one row"
+        )
+    return table.drop(columns="ecg_id").set_index(pd.Index(ids, name="ecg_id"))
 
 
-def parse_scp_codes(table: pd.DataFrame, source: Path) -> list[dict[str, float]]:
-    """The ``scp_codes`` column as dicts (statement -> likelihood); DataError naming a bad row."""
-    codes = []
-    for ecg_id, text in table["scp_codes"].items():
-        try:
-            parsed = ast.literal_eval(text) if isinstance(text, str) else None
-        except (ValueError, SyntaxError):
-            parsed = None
-        if not isinstance(parsed, dict):
-            raise DataError(f"{source}: ecg_id {ecg_id}: scp_codes {text!r} is not a dictionary")
-        unknown = [c for c in parsed if c not in SCP_INDEX]
-        if unknown:
-            raise DataError(
-                f"{source}: ecg_id {ecg_id}: scp_codes {unknown} are not among the 71 SCP statements"
-            )
-        codes.append(parsed)
-    return codes
+def check_rows(table: pd.DataFrame, source: Path, skip_bad: bool) -> tuple[pd.DataFrame, list[dict]]:
+    """The table with ``scp_codes`` parsed (statement -> likelihood) and ``strat_fold`` as int,
+    and the rows that cannot be read ({record, reason}: skipped with ``skip_bad``, else a
+    DataError naming the first)."""
+    codes: dict[int, dict[str, float]] = {}
+    folds: dict[int, int] = {}
+    skipped = []
+    for row, (ecg_id, text, fold) in enumerate(zip(table.index, table["scp_codes"], table["strat_fold"], strict=True)):
+        reason = _row_problem(text, fold)
+        if reason:
+            reason = f"{source}: ecg_id {ecg_id} (row {row + 1}): {reason}"
+            if not skip_bad:
+                raise DataError(reason)
+            skipped.append({"record": str(ecg_id), "reason": reason})
+            continue
+        codes[ecg_id] = ast.literal_eval(text)
+        folds[ecg_id] = int(float(fold))
+    kept = table.loc[list(codes)].copy()
+    kept["scp_codes"] = list(codes.values())
+    kept["strat_fold"] = np.array(list(folds.values()), dtype=np.int64)
+    return kept, skipped
+
+
+def _row_problem(text: object, fold: object) -> str:
+    """What is wrong with a row's scp_codes and strat_fold ('' when nothing)."""
+    try:
+        parsed = ast.literal_eval(text) if isinstance(text, str) else None
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        parsed = None
+    if not isinstance(parsed, dict):
+        return f"scp_codes {text!r} is not a dictionary"
+    unknown = [c for c in parsed if c not in SCP_INDEX]
+    if unknown:
+        return f"scp_codes {unknown} are not among the 71 SCP statements"
+    try:
+        number = float(fold)
+    except (TypeError, ValueError):
+        number = np.nan
+    if not (number.is_integer() and 1 <= number <= 10):
+        return f"strat_fold {fold!r} is not a fold number from 1 to 10"
+    return ""
 
 
 def check_statements(root: Path) -> None:
@@ -301,8 +353,9 @@ def verify_checksums(root: Path, record_paths: list[str]) -> dict:
     }
 
 
-def read_ptbxl_record(root: Path, ecg_id: int, rel: str, fs: int) -> np.ndarray:
-    """float32[12, 10·fs] mV of one record, after checking its header against PTB-XL's layout."""
+def read_ptbxl_record(root: Path, ecg_id: int, rel: str, fs: int) -> tuple[np.ndarray, np.ndarray]:
+    """float32[12, 10·fs] mV of one record, after checking its header against PTB-XL's layout,
+    and one ADC step per lead in mV (1/gain: what :func:`flat_leads` measures spans in)."""
     rid = f"ecg_id {ecg_id} ({rel})"
     path = root / rel
     header = read_header(path, rid)
@@ -333,7 +386,24 @@ def read_ptbxl_record(root: Path, ecg_id: int, rel: str, fs: int) -> np.ndarray:
         raise DataError(
             f"record {rid}: {int(bad.sum())} invalid (NaN) samples, first in lead {lead}"
         )
-    return signals
+    steps = np.array([mv_scale(u) / g for u, g in zip(header.units, header.adc_gain, strict=True)])
+    return signals, steps
+
+
+def _flat_leads(x: np.ndarray, steps: np.ndarray, rid: str, skip_bad: bool) -> list[str]:
+    """Names of the flat leads of a record, set to NaN in ``x``; DataError when every lead is flat,
+    or when any is and ``skip_bad`` asks for such records to be left out."""
+    flat = flat_leads(x, steps)
+    if not flat.any():
+        return []
+    names = [LEADS[i] for i in np.flatnonzero(flat)]
+    what = f"peak-to-peak at most {FLAT_ADC_STEPS} ADC steps"
+    if flat.all():
+        raise DataError(f"record {rid}: every lead is flat ({what}): nothing was recorded")
+    if skip_bad:
+        raise DataError(f"record {rid}: flat lead(s) {', '.join(names)} ({what})")
+    x[flat] = np.nan
+    return names
 
 
 def _build(
@@ -347,7 +417,8 @@ def _build(
     info: dict,
 ) -> ECGDataset:
     file_fs = 500 if info["file_column"] == "filename_hr" else 100
-    skipped = []
+    skipped = list(info.get("skipped", []))
+    flat_records = []
     for ecg_id, rel in broken:
         if not rel:
             reason = f"record ecg_id {ecg_id}: {DATABASE} gives no file name"
@@ -366,9 +437,12 @@ def _build(
         try:
             if rel in bad_files:
                 raise DataError(f"record ecg_id {ecg_id} ({rel}): sha256 differs from {CHECKSUMS}")
-            x = read_ptbxl_record(root, ecg_id, rel, file_fs)
+            x, steps = read_ptbxl_record(root, ecg_id, rel, file_fs)
+            flat = _flat_leads(x, steps, f"ecg_id {ecg_id} ({rel})", config.skip_bad)
             signals[i] = resample(x, file_fs, config.fs) if file_fs != config.fs else x
             keep.append(i)
+            if flat:
+                flat_records.append({"record": str(ecg_id), "leads": flat})
         except DataError as exc:
             if not config.skip_bad:
                 raise
@@ -388,7 +462,7 @@ def _build(
         labels=multi_hot([list(codes) for codes in rows_kept["scp_codes"]]),
         folds=rows_kept["strat_fold"].to_numpy(dtype=np.int64),
         meta=_meta(rows_kept, [present[i][1] for i in keep]),
-        info={**info, "skipped": skipped, "n_records": len(keep)},
+        info={**info, "skipped": skipped, "flat_leads": flat_records, "n_records": len(keep)},
     )
 
 

@@ -30,6 +30,7 @@ _INFO_KEYS = (
     "layout",
     "wave_marks",
     "leads_filled",
+    "flat_leads",
     "unmapped_snomed",
     "fold_override",
     "seed",

@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 from ecgbench.data import cinc2021
 from ecgbench.data.cache import DatasetCache, MemoryStore, digest, files_state, start_entry
 from ecgbench.data.dataset import INTERVAL_FIELDS, ECGDataset
+from ecgbench.data.flat_leads import FLAT_ADC_STEPS, flat_leads
 from ecgbench.data.labels import N_LABELS, SCP_INDEX
 from ecgbench.data.leads import LEAD_INDEX, LEADS, canonical_lead
 from ecgbench.data.resample import filter_reach, resample
@@ -55,7 +56,7 @@ from ecgbench.data.wfdb_record import Header, WFDBRecord, mv_scale, read_header,
 from ecgbench.errors import DataError
 
 #: Bumped whenever a change would change what the loader returns (part of the cache key).
-READER_VERSION = 1
+READER_VERSION = 2
 #: Slots for channels with no standard lead name, in order: II and V5 first, the usual monitoring pair.
 FILL_ORDER: tuple[str, ...] = (
     "II",
@@ -140,6 +141,7 @@ class _RecordPart:
     has_dx: bool = False
     has_marks: bool = False
     skipped_windows: list[dict] = field(default_factory=list)
+    flat_leads: list[dict] = field(default_factory=list)
 
 
 def load_wfdb_dir(config: WFDBDirConfig) -> ECGDataset:
@@ -293,7 +295,7 @@ def _read_part(
     path = root / rid
     rec = read_record(path, rid, header)
     part = _RecordPart(record=rid)
-    native = _twelve_leads(rec, rid, config.unnamed_leads == "fill", part)
+    native, steps = _twelve_leads(rec, rid, config.unnamed_leads == "fill", part)
     invalid = np.isnan(native) & ~np.isnan(native).all(axis=1, keepdims=True)
     x, margin = native, 0
     if rec.fs != fs:
@@ -330,6 +332,24 @@ def _read_part(
             part.skipped_windows.append({"record": wid, "reason": reason})
             continue
         segment = x[:, start : start + width]
+        flat = flat_leads(segment, steps)
+        if flat.any():
+            names = [LEADS[i] for i in np.flatnonzero(flat)]
+            what = f"peak-to-peak at most {FLAT_ADC_STEPS} ADC steps"
+            if flat.sum() == (~np.isnan(segment).all(axis=1)).sum():
+                reason = f"record {wid}: every lead is flat ({what}): nothing was recorded"
+            elif config.skip_bad:
+                reason = f"record {wid}: flat lead(s) {', '.join(names)} ({what})"
+            else:
+                reason = ""
+                segment = segment.copy()
+                segment[flat] = np.nan
+                part.flat_leads.append({"record": wid, "leads": names})
+            if reason and not config.skip_bad:
+                raise DataError(reason)
+            if reason:
+                part.skipped_windows.append({"record": wid, "reason": reason})
+                continue
         part.signals.append(segment)
         part.starts_s.append(start / fs)
         if window_beats is not None:
@@ -363,21 +383,25 @@ def _bridge_gaps(x: np.ndarray, invalid: np.ndarray) -> np.ndarray:
     return out
 
 
-def _twelve_leads(rec: WFDBRecord, rid: str, fill: bool, part: _RecordPart) -> np.ndarray:
+def _twelve_leads(rec: WFDBRecord, rid: str, fill: bool, part: _RecordPart) -> tuple[np.ndarray, np.ndarray]:
+    """float32[12, T] mV in the harness's lead order (NaN where absent) and one ADC step per lead
+    in mV (NaN where absent)."""
     used = map_leads(rec.sig_name, rec.units, fill)
     if not used:
         raise DataError(
             f"record {rid}: no channel maps to a standard lead (signal names {list(rec.sig_name)}, units {list(rec.units)})"
         )
     x = np.full((len(LEADS), rec.signals.shape[-1]), np.nan, dtype=np.float32)
+    steps = np.full(len(LEADS), np.nan)
     for k, lead in used.items():
         x[LEAD_INDEX[lead]] = rec.signals[k]
+        steps[LEAD_INDEX[lead]] = mv_scale(rec.units[k]) / rec.header.adc_gain[k]
     part.meta["leads"] = ";".join(
         f"{lead}={rec.sig_name[k]}"
         for k, lead in sorted(used.items(), key=lambda kv: LEAD_INDEX[kv[1]])
     )
     part.meta["leads_filled"] = any(canonical_lead(rec.sig_name[k]) is None for k in used)
-    return x
+    return x, steps
 
 
 def _marks(
@@ -513,6 +537,7 @@ def _assemble(
         "wave_marks": sorted({p.record for p in parts if p.has_marks}),
         "leads_filled": sorted({p.record for p in parts if p.meta.get("leads_filled")}),
         "unmapped_snomed": dict(sorted(unmapped.items())),
+        "flat_leads": [entry for p in parts for entry in p.flat_leads],
         "skipped": skipped,
     }
     return ECGDataset(
