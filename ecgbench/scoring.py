@@ -15,11 +15,16 @@ published predictions and harness runs are scored in the same terms:
 
 With ``bootstrap_ids`` (``int[n_boot, n]``) every bootstrap over the n scored records uses
 exactly those resamples, so a published interval can be reproduced.
+
+The file is checked before anything is scored, with the same clauses a run applies to a model's
+output: a DataError names the file, the array and the problem (not a .npz archive; no records;
+arrays of different lengths; scores outside [0, 1]; label codes that are no SCP statement).
 """
 
 from __future__ import annotations
 
 import contextlib
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -38,20 +43,82 @@ def _require(arrays: dict[str, np.ndarray], path: Path, *names: str) -> list[np.
     return [arrays[n] for n in names]
 
 
+def _numbers(a: dict, path: Path, name: str, ndim: int, finite: bool = True) -> np.ndarray:
+    """Array ``name`` as float64 with ``ndim`` dimensions and at least one record."""
+    value = a[name]
+    if value.ndim != ndim or not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
+        raise DataError(f"{path}: {name} must be a {ndim}-d array of numbers, got {value.ndim}-d {value.dtype}")
+    if value.shape[0] == 0:
+        raise DataError(f"{path}: {name} holds no records (shape {list(value.shape)})")
+    value = value.astype(np.float64)
+    if finite and not np.isfinite(value).all():
+        raise DataError(f"{path}: {name} holds {int((~np.isfinite(value)).sum())} NaN or infinite values")
+    return value
+
+
+def _same_length(path: Path, arrays: dict[str, np.ndarray]) -> int:
+    lengths = {name: len(value) for name, value in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        raise DataError(f"{path}: arrays of different lengths (records): {lengths}")
+    return next(iter(lengths.values()))
+
+
+def _label_pair(a: dict, path: Path, true_name: str, score_name: str, codes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Labels (0/1) and scores in [0, 1], both [n, len(codes)]."""
+    y_true, y_score = _numbers(a, path, true_name, 2), _numbers(a, path, score_name, 2)
+    for name, value in ((true_name, y_true), (score_name, y_score)):
+        if value.shape[1] != len(codes):
+            raise DataError(f"{path}: {name} has {value.shape[1]} columns, one per label code ({len(codes)})")
+    _same_length(path, {true_name: y_true, score_name: y_score})
+    if not np.isin(y_true, (0, 1)).all():
+        raise DataError(f"{path}: {true_name} must hold 0 and 1 only, got values {np.unique(y_true)[:5].tolist()}")
+    lo, hi = float(y_score.min()), float(y_score.max())
+    if lo < 0 or hi > 1:
+        raise DataError(
+            f"{path}: {score_name} must be probabilities in [0, 1] (as a run requires of a model), "
+            f"got the range [{lo:.4g}, {hi:.4g}]"
+        )
+    return y_true, y_score
+
+
+def _label_codes(a: dict, path: Path) -> tuple[str, ...]:
+    if "label_codes" not in a:
+        return SCP_CODES
+    codes = tuple(str(c) for c in np.atleast_1d(a["label_codes"]))
+    unknown = [c for c in codes if c not in SCP_CODES]
+    if unknown:
+        raise DataError(
+            f"{path}: label_codes {unknown[:10]} are not among the 71 SCP statements "
+            f"(ecgbench.data.labels.SCP_CODES); the subset metrics would lose them"
+        )
+    if len(set(codes)) != len(codes):
+        raise DataError(f"{path}: label_codes name a code twice")
+    return codes
+
+
 def _classify(a: dict, path: Path, seed: int) -> list[MetricValue]:
     from ecgbench.metrics.classification import classification_suite
 
-    y_true, y_score = _require(a, path, "y_true", "y_score")
-    codes = tuple(str(c) for c in a["label_codes"]) if "label_codes" in a else SCP_CODES
-    return classification_suite(y_true, y_score.astype(np.float64), val_true=a.get("val_y_true"),
-                                val_score=a.get("val_y_score"), seed=seed, codes=codes)
+    _require(a, path, "y_true", "y_score")
+    codes = _label_codes(a, path)
+    _, y_score = _label_pair(a, path, "y_true", "y_score", codes)
+    if ("val_y_true" in a) != ("val_y_score" in a):
+        raise DataError(f"{path}: val_y_true and val_y_score go together; it has only one of them")
+    if "val_y_true" in a:
+        _label_pair(a, path, "val_y_true", "val_y_score", codes)
+    return classification_suite(a["y_true"], y_score, val_true=a.get("val_y_true"), val_score=a.get("val_y_score"),
+                                seed=seed, codes=codes)
 
 
 def _intervals(a: dict, path: Path, seed: int) -> list[MetricValue]:
     from ecgbench.metrics.intervals import interval_suite
 
-    reference = dict(zip(INTERVALS, _require(a, path, *(f"reference_{k}" for k in INTERVALS)), strict=True))
-    measured = dict(zip(INTERVALS, _require(a, path, *(f"measured_{k}" for k in INTERVALS)), strict=True))
+    _require(a, path, *(f"{kind}_{k}" for kind in ("reference", "measured") for k in INTERVALS))
+    reference = {k: _numbers(a, path, f"reference_{k}", 1, finite=False) for k in INTERVALS}
+    measured = {k: _numbers(a, path, f"measured_{k}", 1, finite=False) for k in INTERVALS}
+    optional = {k: a[k] for k in ("sex", "avb1_truth", "lqt_truth") if k in a}
+    _same_length(path, {**{f"reference_{k}": v for k, v in reference.items()},
+                        **{f"measured_{k}": v for k, v in measured.items()}, **optional})
     n = len(reference["pr"])
     sex = a["sex"].astype(str) if "sex" in a else np.full(n, "")
     formula = str(a["qtc_formula"]) if "qtc_formula" in a else "bazett"
@@ -63,6 +130,10 @@ def _image(a: dict, path: Path, seed: int) -> list[MetricValue]:
     from ecgbench.metrics.text import image_suite
 
     kinds, questions, answers, targets = _require(a, path, "question_type", "question", "answer", "target")
+    n = _same_length(path, {k: np.atleast_1d(a[k]) for k in ("question_type", "question", "answer", "target",
+                                                           "options", "target_codes", "record_id") if k in a})
+    if n == 0:
+        raise DataError(f"{path}: holds no questions")
     options = a.get("options", np.full(len(kinds), ""))
     codes = a.get("target_codes", np.full(len(kinds), ""))
     items = [
@@ -78,9 +149,24 @@ def _image(a: dict, path: Path, seed: int) -> list[MetricValue]:
 def _generate(a: dict, path: Path, seed: int) -> list[MetricValue]:
     from ecgbench.metrics.generation import generation_suite
 
-    generated, real, fs = _require(a, path, "generated", "real", "fs")
-    return generation_suite(generated.astype(np.float32), real.astype(np.float32), a.get("generated_labels"),
-                            a.get("real_labels"), float(fs), seed=seed)
+    _require(a, path, "generated", "real", "fs")
+    generated, real = _numbers(a, path, "generated", 3), _numbers(a, path, "real", 3)
+    for name, value in (("generated", generated), ("real", real)):
+        if value.shape[1] != 12:
+            raise DataError(f"{path}: {name} must be [n, 12, T] in mV, got shape {list(value.shape)}")
+    if generated.shape[2] != real.shape[2]:
+        raise DataError(f"{path}: generated and real differ in length: {generated.shape[2]} and {real.shape[2]} samples")
+    fs = a["fs"]
+    if fs.size != 1 or not np.issubdtype(fs.dtype, np.number) or not float(fs) > 0:
+        raise DataError(f"{path}: fs must be one positive number (Hz), got {fs!r}")
+    labels = {}
+    for name, n in (("generated_labels", len(generated)), ("real_labels", len(real))):
+        if name in a:
+            labels[name] = _numbers(a, path, name, 2)
+            if labels[name].shape != (n, len(SCP_CODES)):
+                raise DataError(f"{path}: {name} must be [{n}, {len(SCP_CODES)}], got {list(labels[name].shape)}")
+    return generation_suite(generated.astype(np.float32), real.astype(np.float32), labels.get("generated_labels"),
+                            labels.get("real_labels"), float(fs), seed=seed)
 
 
 SCORERS = {"classify-71-labels": _classify, "measure-intervals": _intervals, "interpret-image": _image,
@@ -91,13 +177,45 @@ def score_samples(task: str, path: Path, bootstrap_ids: Path | None = None, seed
     """The task's metrics on the arrays of a samples file."""
     if task not in SCORERS:
         raise ConfigError(f"ecgbench score knows the tasks {sorted(SCORERS)}, not {task!r}")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: not a readable .npz samples file ({exc})") from exc
+    arrays = read_samples_file(Path(path))
     guard = contextlib.nullcontext()
     if bootstrap_ids is not None:
-        guard = fixed_resamples(np.load(bootstrap_ids, allow_pickle=False))
+        guard = fixed_resamples(_bootstrap_ids(Path(bootstrap_ids)))
     with guard:
         return SCORERS[task](arrays, Path(path), seed)
+
+
+def read_samples_file(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a ``.npz`` samples file; DataError saying what the file is instead."""
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head.startswith(b"\x93NUMPY"):
+        raise DataError(
+            f"{path}: a single .npy array; a samples file is a .npz archive of named arrays, "
+            "e.g. np.savez(path, y_true=..., y_score=...)"
+        )
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path}: not a .npz archive (a zip of named .npy arrays, as np.savez writes); it starts with {head!r}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise DataError(f"{path}: an array holds Python objects (pickled); store numbers and strings") from None
+        raise DataError(f"{path}: not a readable .npz archive ({exc})") from exc
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npz archive ({exc})") from exc
+
+
+def _bootstrap_ids(path: Path) -> np.ndarray:
+    try:
+        ids = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(f"{path}: not a .npy array of bootstrap ids ({exc})") from exc
+    if not isinstance(ids, np.ndarray) or ids.ndim != 2 or not np.issubdtype(ids.dtype, np.integer):
+        raise DataError(f"{path}: bootstrap ids must be one int[n_boot, n] .npy array")
+    if ids.size == 0 or ids.min() < 0 or ids.max() >= ids.shape[1]:
+        raise DataError(f"{path}: bootstrap ids must hold record indices in [0, {ids.shape[1]})")
+    return ids

@@ -62,3 +62,71 @@ def test_the_score_command_prints_the_interval_metrics(tmp_path, capsys):
     np.savez(tmp_path / "s.npz", **arrays)
     assert main(["score", "--task", "measure-intervals", "--samples", str(tmp_path / "s.npz")]) == 0
     assert "qt_mae" in capsys.readouterr().out
+
+
+# -- bad input gets a clear error ---------------------------------------------------------------
+
+
+def _classification_file(tmp_path, **replace):
+    rng = np.random.default_rng(2)
+    arrays = {"y_true": (rng.random((30, 71)) < 0.3).astype(np.uint8), "y_score": rng.random((30, 71))}
+    arrays.update(replace)
+    np.savez(tmp_path / "s.npz", **arrays)
+    return tmp_path / "s.npz"
+
+
+@pytest.mark.parametrize("bad", [1.2, -0.1])
+def test_scores_outside_0_to_1_are_refused_as_a_run_refuses_them(tmp_path, bad):
+    y_score = np.random.default_rng(0).random((30, 71))
+    y_score[4, 2] = bad
+    with pytest.raises(DataError, match=r"y_score must be probabilities in \[0, 1\]"):
+        score_samples("classify-71-labels", _classification_file(tmp_path, y_score=y_score))
+
+
+def test_empty_arrays_are_refused(tmp_path):
+    path = _classification_file(tmp_path, y_true=np.zeros((0, 71)), y_score=np.zeros((0, 71)))
+    with pytest.raises(DataError, match="holds no records"):
+        score_samples("classify-71-labels", path)
+
+
+def test_a_single_npy_array_is_named_as_such(tmp_path):
+    np.save(tmp_path / "scores.npy", np.zeros((3, 71)))
+    with pytest.raises(DataError, match="a single .npy array"):
+        score_samples("classify-71-labels", tmp_path / "scores.npy")
+
+
+def test_a_text_file_is_not_called_pickled_data(tmp_path):
+    (tmp_path / "s.npz").write_text("record_id,score\n1,0.5\n")
+    with pytest.raises(DataError, match="not a .npz archive") as info:
+        score_samples("classify-71-labels", tmp_path / "s.npz")
+    assert "pickle" not in str(info.value)
+
+
+def test_label_codes_that_name_no_scp_statement_are_refused(tmp_path):
+    codes = np.array(["NORM", "AFIB", "NOPE"])
+    rng = np.random.default_rng(3)
+    path = _classification_file(tmp_path, y_true=(rng.random((30, 3)) < 0.5).astype(np.uint8),
+                                y_score=rng.random((30, 3)), label_codes=codes)
+    with pytest.raises(DataError, match=r"label_codes \['NOPE'\]"):
+        score_samples("classify-71-labels", path)
+
+
+def test_arrays_of_different_lengths_are_refused(tmp_path):
+    path = _classification_file(tmp_path, y_score=np.random.default_rng(0).random((29, 71)))
+    with pytest.raises(DataError, match="different lengths"):
+        score_samples("classify-71-labels", path)
+
+
+def test_interval_arrays_of_different_lengths_are_refused(tmp_path):
+    arrays = {f"{kind}_{k}": np.full(10, 400.0) for kind in ("reference", "measured") for k in ("pr", "qrs", "qt", "qtc", "hr")}
+    arrays["measured_qt"] = np.full(9, 400.0)
+    np.savez(tmp_path / "s.npz", **arrays)
+    with pytest.raises(DataError, match="different lengths"):
+        score_samples("measure-intervals", tmp_path / "s.npz")
+
+
+def test_the_score_command_reports_bad_input_without_a_traceback(tmp_path, capsys):
+    np.save(tmp_path / "scores.npy", np.zeros((3, 71)))
+    code = main(["score", "--task", "classify-71-labels", "--samples", str(tmp_path / "scores.npy")])
+    err = capsys.readouterr().err
+    assert code == 4 and "Traceback" not in err and "scores.npy" in err
