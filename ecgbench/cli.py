@@ -314,7 +314,6 @@ def _fold_override(text: str) -> str:
     return text
 
 
-
 def _add_data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-path", type=Path, help="local copy of the dataset (ptbxl, wfdb-dir)")
     p.add_argument("--fs", type=int, help="sampling rate in Hz (100 or 500 for ptbxl)")

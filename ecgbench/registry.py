@@ -241,6 +241,8 @@ class Registry:
             for taken in (spec.name, *spec.aliases):
                 if taken in self.aliases[kind]:
                     owner_name = self.aliases[kind][taken]
+                    if self.owner[(kind, owner_name)] == status.name:
+                        raise SpecError(f"plugin {status.name!r} registers the {kind} name {taken!r} twice")
                     other = self.plugin_of(kind, owner_name)
                     self.contested.setdefault((kind, owner_name), []).append(status.name)
                     self.withdrawn.setdefault((kind, spec.name), status.name)

@@ -180,7 +180,7 @@ def dataset_config(spec: DatasetSpec, sets: dict[str, Any], data_path: Path | No
             raise ConfigError(f"dataset {spec.name!r} has no --skip-bad option")
         options["skip_bad"] = ("--skip-bad", True)
     for key, (flag, value) in options.items():
-        if key in sets and (Path(sets[key]) if key == "path" else sets[key]) != value:
+        if key in sets and (Path(str(sets[key])) if key == "path" else sets[key]) != value:
             raise ConfigError(
                 f"{flag} {value} and --set data.{key}={json.dumps(sets[key])} disagree; give one of them"
             )

@@ -283,3 +283,9 @@ def test_a_model_for_an_unknown_task_breaks_its_plugin():
     assert odd.status == "broken" and "'no-such-task'" in odd.error
     with pytest.raises(BrokenPluginError, match="no-such-task"):
         registry.model("gen-x")
+
+
+def test_a_plugin_registering_one_name_twice_is_broken():
+    module = plugin_module("twice", model_spec("gen"), model_spec("gen"))
+    registry = Registry(entry_points=[entry_point("twice", module)])
+    assert "registers the model name 'gen' twice" in status(registry, "twice").error
