@@ -47,7 +47,7 @@ TASKS = (
     TaskSpec(
         name="classify-71-labels",
         summary="multi-label classification of the 71 PTB-XL SCP statements",
-        version=1,
+        version=2,
         contract="ecgbench.contracts.classify",
         runner="ecgbench.tasks.classify:run",
         config="ecgbench.tasks.classify:ClassifyTaskConfig",

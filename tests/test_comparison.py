@@ -54,3 +54,17 @@ def test_the_command_prints_json(pair, capsys):
     a, b, *_ = pair
     assert main(["compare", str(a), str(b), "--n-boot", "100", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["n_records"] == 120
+
+
+def test_the_printed_interval_and_p_value_agree(tmp_path, capsys):
+    # a skewed case: the interval [0.0001, 0.21] once came with p = 0.068
+    rng = np.random.default_rng(7)
+    y = (rng.random((120, 5)) < rng.uniform(0.03, 0.4, 5)).astype(np.uint8)
+    a = np.clip(y * 0.25 + rng.random((120, 5)), 0, 1)
+    b = np.clip(y * 0.1 + rng.random((120, 5)), 0, 1)
+    ids = [f"r{i}" for i in range(120)]
+    paths = _samples(tmp_path / "a.npz", ids, y, a), _samples(tmp_path / "b.npz", ids, y, b)
+    assert main(["compare", *map(str, paths), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["ci_low"] > 0 or result["ci_high"] < 0) == (result["p_value"] < 0.05)
+    assert "two-sided" in result["test"]

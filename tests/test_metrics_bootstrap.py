@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecgbench.metrics.bootstrap import (
     bootstrap_ci,
     bootstrap_indices,
     centred_percentile_ci,
     percentile_ci,
+    percentile_p_value,
     resample_counts,
     rng_for,
 )
@@ -66,3 +69,32 @@ def test_streams_of_one_seed_are_independent():
     a = rng_for(0, "a").integers(0, 1000, 10)
     b = rng_for(0, "b").integers(0, 1000, 10)
     assert not np.array_equal(a, b)
+
+
+resampled_differences = st.lists(
+    st.one_of(st.integers(-5, 5).map(float), st.floats(-1, 1, allow_nan=False)), min_size=20, max_size=300
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(resampled_differences)
+def test_the_95_interval_excludes_zero_exactly_when_p_is_below_005(values):
+    low, high = percentile_ci(np.array(values))
+    assert (low > 0 or high < 0) == (percentile_p_value(np.array(values)) < 0.05)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(resampled_differences, st.sampled_from([0.5, 0.8, 0.9, 0.99]))
+def test_the_p_value_inverts_the_percentile_interval_at_every_level(values, level):
+    low, high = percentile_ci(np.array(values), level)
+    p = percentile_p_value(np.array(values))
+    if p > 1 / (len(values) + 1):
+        assert (low > 0 or high < 0) == (p < 1 - level)
+
+
+def test_the_p_value_is_twice_the_smaller_tail_share():
+    values = np.arange(1.0, 101.0) - 10.5  # 10 of 100 below 0
+    assert percentile_p_value(values) == pytest.approx(0.2, abs=2 / 99)
+    assert percentile_p_value(-values) == pytest.approx(percentile_p_value(values), abs=1e-12)
+    assert percentile_p_value(np.zeros(50)) == 1.0
+    assert percentile_p_value(np.linspace(1, 2, 99)) == 1 / 100  # nothing beyond 0: floored, never 0

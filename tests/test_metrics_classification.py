@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import precision_score, recall_score, roc_auc_score
 
 from ecgbench.data.labels import N_LABELS, SCP_CODES, SUBSETS, subset_view
 from ecgbench.errors import DataError
 from ecgbench.metrics import classification as c
+from ecgbench.metrics.bootstrap import bootstrap_indices, fixed_resamples, resample_counts
 
 
 def predictions(n: int = 300, labels: int = 12, seed: int = 0, signal: float = 0.35):
@@ -97,17 +100,15 @@ def full_predictions(n: int = 400, seed: int = 0):
 def test_suite_subset_scores_equal_sklearn_on_the_subset_records_with_a_label():
     y, s = full_predictions()
     metrics = {m.name: m for m in c.classification_suite(y, s, n_boot=20)}
-    assert {f"macro_auroc_{k}" for k in SUBSETS} | {"macro_auroc", "fmax_test_threshold"} == set(
-        metrics
-    )
+    assert set(c.SUBSET_METRICS.values()) | {"macro_auroc", "fmax_test_threshold"} == set(metrics)
     for subset in SUBSETS:
         t, _ = subset_view(y, subset)
         p, _ = subset_view(s, subset)
         rows = t.any(axis=1)
         kept = [j for j in range(t.shape[1]) if 0 < t[rows, j].sum() < rows.sum()]
         expected = roc_auc_score(t[rows][:, kept], p[rows][:, kept], average="macro")
-        assert metrics[f"macro_auroc_{subset}"].value == pytest.approx(expected, abs=1e-6)
-        assert metrics[f"macro_auroc_{subset}"].n == rows.sum()
+        assert metrics[c.SUBSET_METRICS[subset]].value == pytest.approx(expected, abs=1e-6)
+        assert metrics[c.SUBSET_METRICS[subset]].n == rows.sum()
     assert metrics["macro_auroc"].value == metrics["macro_auroc_all"].value
 
 
@@ -177,3 +178,101 @@ def test_non_finite_scores_are_rejected_naming_the_record():
     s[5, 2] = np.nan
     with pytest.raises(DataError, match="record 5"):
         c.macro_auroc(y, s)
+
+
+def test_max_aggregated_subsets_do_not_carry_the_ptbxl_benchmark_names():
+    y, s = full_predictions()
+    metrics = {m.name: m for m in c.classification_suite(y, s, n_boot=5)}
+    for subset in ("subdiagnostic", "superdiagnostic"):
+        assert f"macro_auroc_{subset}" not in metrics
+        renamed = metrics[f"macro_auroc_{subset}_from71"]
+        assert "not comparable with the PTB-XL benchmark" in renamed.params["aggregation"]
+        assert c.RENAMED_METRICS[f"macro_auroc_{subset}"] == renamed.name
+    for subset in ("all", "diagnostic", "form", "rhythm"):  # the benchmark's own statements and records
+        assert f"macro_auroc_{subset}" in metrics
+
+
+# ------------------------------------------------------------ intervals over a fixed label set
+
+
+def rare_label_case(n: int = 400, seed: int = 1):
+    """19 labels with a single positive ranked first, one ordinary label near chance (AUROC ~0.41)."""
+    rng = np.random.default_rng(seed)
+    y = np.zeros((n, 20), dtype=bool)
+    s = rng.random((n, 20))
+    for j in range(19):
+        y[j, j], s[j, j] = True, 1.0
+    y[:, 19] = rng.random(n) < 0.5
+    s[:, 19] = rng.random(n) - 0.1 * y[:, 19]
+    return y, s
+
+
+def test_every_resample_averages_over_the_labels_of_the_point_estimate():
+    y, s = rare_label_case()
+    metric = c.macro_auroc_metric("macro_auroc", y, s, [f"L{j}" for j in range(20)], n_boot=200)
+    ordinary = roc_auc_score(y[:, 19], s[:, 19])
+    assert metric.value == pytest.approx((19 + ordinary) / 20)
+    assert metric.ci_low <= metric.value <= metric.ci_high
+    # the single-positive labels score 1 in every resample: the spread is the ordinary label's, / 20
+    assert metric.ci_low > 19 / 20 + (ordinary - 0.1) / 20
+    assert metric.params["records_added_by_completion"] > 0
+
+
+def test_completion_gives_every_kept_label_both_classes_by_adding_records_only():
+    y, _ = rare_label_case(n=60)
+    counts = resample_counts(bootstrap_indices(60, 50, np.random.default_rng(0)), 60)
+    completed, added = c.complete_resamples(counts, y, np.random.default_rng(1))
+    assert ((completed @ y) > 0).all() and ((completed @ ~y) > 0).all()
+    assert (completed >= counts).all() and completed.sum() - counts.sum() == added
+    untouched = ((counts @ y) > 0).all(axis=1) & ((counts @ ~y) > 0).all(axis=1)
+    np.testing.assert_array_equal(completed[untouched], counts[untouched])
+
+
+def test_fixed_resamples_are_used_as_given_and_skip_a_resample_missing_a_class():
+    y, s = rare_label_case(n=40)
+    ids = np.random.default_rng(0).integers(0, 40, size=(30, 40))
+    with fixed_resamples(ids):
+        counts, rule = c.label_resamples(y, 30, 0, "classification_boot")
+    np.testing.assert_array_equal(counts, resample_counts(ids, 40))
+    assert "skipped" in rule["resample_rule"]
+
+
+@st.composite
+def rare_label_predictions(draw):
+    n = draw(st.integers(20, 200))
+    n_labels = draw(st.integers(1, 6))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    y = np.zeros((n, n_labels), dtype=bool)
+    for j in range(n_labels):
+        k = draw(st.sampled_from([1, 1, 2, 3, max(1, n // 4)]))
+        y[rng.choice(n, k, replace=False), j] = True
+    signal = draw(st.floats(0.0, 2.0))
+    s = rng.random((n, n_labels)) + signal * y
+    if draw(st.booleans()):
+        s = s.round(1)  # ties
+    return y, s, seed % 1000
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(rare_label_predictions())
+def test_the_macro_auroc_interval_contains_its_point_estimate(case):
+    y, s, seed = case
+    metric = c.macro_auroc_metric("m", y, s, [str(j) for j in range(y.shape[1])], n_boot=100, seed=seed)
+    assert metric.ci_low <= metric.value <= metric.ci_high
+
+
+# ------------------------------------------------------------------- paired comparison
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(st.integers(0, 10_000))
+def test_the_paired_interval_excludes_zero_exactly_when_p_is_below_005(seed):
+    rng = np.random.default_rng(seed)
+    n, n_labels = int(rng.integers(40, 150)), int(rng.integers(2, 6))
+    y = (rng.random((n, n_labels)) < rng.uniform(0.03, 0.4, n_labels)).astype(np.uint8)
+    a = np.clip(y * rng.uniform(0, 0.5) + rng.random((n, n_labels)), 0, 1)
+    b = np.clip(y * rng.uniform(0, 0.5) + rng.random((n, n_labels)), 0, 1)
+    result = c.paired_bootstrap(y, a, b, n_boot=200, seed=seed)
+    excludes_zero = result["ci_low"] > 0 or result["ci_high"] < 0
+    assert excludes_zero == (result["p_value"] < 0.05)

@@ -61,6 +61,13 @@ def fixed_resamples(indices: np.ndarray) -> Iterator[None]:
         _FIXED_RESAMPLES.reset(token)
 
 
+def resamples_are_fixed(n: int) -> bool:
+    """Whether :func:`fixed_resamples` is in force for bootstraps over n records (then the
+    resamples are used as given: nothing is redrawn or completed)."""
+    fixed = _FIXED_RESAMPLES.get()
+    return fixed is not None and fixed.shape[1] == n
+
+
 def bootstrap_indices(n: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
     """``int64[n_boot, n]``: record indices of ``n_boot`` resamples with replacement (or the
     fixed resamples of :func:`fixed_resamples` when they cover n records)."""
@@ -88,6 +95,56 @@ def percentile_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float
     alpha = (1.0 - level) / 2.0
     low, high = np.percentile(values, [100 * alpha, 100 * (1 - alpha)])
     return float(low), float(high)
+
+
+def _quantile_position(sorted_values: np.ndarray, null: float, side: str) -> float:
+    """On the linear-interpolation quantile function ``q`` of ``sorted_values`` (numpy's
+    default, which :func:`percentile_ci` uses), the largest ``u`` with ``q(u) <= null``
+    (``side='low'``) or the smallest ``u`` with ``q(u) >= null`` (``side='high'``)."""
+    v = sorted_values
+    last = len(v) - 1
+    if side == "low":
+        k = int(np.searchsorted(v, null, side="right")) - 1  # last knot at or below null
+        if k >= last:
+            return 1.0
+        position = k + (null - v[k]) / (v[k + 1] - v[k])
+    else:
+        k = int(np.searchsorted(v, null, side="left"))  # first knot at or above null
+        if k <= 0:
+            return 0.0
+        position = k - (v[k] - null) / (v[k] - v[k - 1])
+    return float(position / last)
+
+
+def percentile_p_value(values: np.ndarray, null: float = 0.0) -> float:
+    """Two-sided p-value that inverts :func:`percentile_ci` over the same resamples.
+
+    p is the largest ``alpha`` for which the ``1 - alpha`` percentile interval of ``values``
+    still contains ``null``, floored at ``1 / (B + 1)`` (B finite resamples; no resample
+    beyond the null is not evidence of p = 0). Hence the 95 % interval excludes ``null``
+    exactly when p < 0.05 (for B >= 20), and likewise at every level above ``1 - 1/(B+1)``.
+    Up to the interpolation between neighbouring resamples, p = 2 * min(share of values <=
+    null, share of values >= null). NaN when no resample is finite.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    values = np.sort(values[np.isfinite(values)])
+    if values.size == 0:
+        return float("nan")
+    floor = 1.0 / (values.size + 1)
+    if values.size == 1:
+        return 1.0 if values[0] == null else floor
+    median = float(np.percentile(values, 50))
+    if median == null:
+        return 1.0
+    if median > null:
+        if values[0] > null:
+            return floor
+        share = _quantile_position(values, null, "low")
+    else:
+        if values[-1] < null:
+            return floor
+        share = 1.0 - _quantile_position(values, null, "high")
+    return float(min(1.0, max(2.0 * share, floor)))
 
 
 def centred_percentile_ci(
