@@ -10,8 +10,10 @@ published predictions and harness runs are scored in the same terms:
 - interpret-image: ``question_type``, ``question``, ``answer``, ``target``; optional ``options``
   (joined by " | ") and ``target_codes`` (joined by ",");
 - generate: ``generated`` and ``real`` ``[n, 12, T]`` in mV, ``fs``; optional
-  ``generated_labels`` and ``real_labels`` (the samples file of a run holds per-record values
-  only, so rescoring a generator needs its records).
+  ``generated_labels`` and ``real_labels``, and ``reference`` ``[m, 12, T]``: the real records
+  that fix the metric space (normalisation, MMD bandwidth; a run uses its training split),
+  else ``real`` fixes it (the samples file of a run holds per-record values only, so
+  rescoring a generator needs its records).
 
 With ``bootstrap_ids`` (``int[n_boot, n]``) every bootstrap over the n scored records uses
 exactly those resamples, so a published interval can be reproduced.
@@ -147,15 +149,19 @@ def _image(a: dict, path: Path, seed: int) -> list[MetricValue]:
 
 
 def _generate(a: dict, path: Path, seed: int) -> list[MetricValue]:
-    from ecgbench.metrics.generation import generation_suite
+    from ecgbench.metrics.generation import generation_suite, reference_space
 
     _require(a, path, "generated", "real", "fs")
     generated, real = _numbers(a, path, "generated", 3), _numbers(a, path, "real", 3)
-    for name, value in (("generated", generated), ("real", real)):
+    reference, source = real, "the file's real records"
+    if "reference" in a:
+        reference, source = _numbers(a, path, "reference", 3), "the file's reference records"
+    for name, value in (("generated", generated), ("real", real), ("reference", reference)):
         if value.shape[1] != 12:
             raise DataError(f"{path}: {name} must be [n, 12, T] in mV, got shape {list(value.shape)}")
-    if generated.shape[2] != real.shape[2]:
-        raise DataError(f"{path}: generated and real differ in length: {generated.shape[2]} and {real.shape[2]} samples")
+    for name, value in (("generated", generated), ("reference", reference)):
+        if value.shape[2] != real.shape[2]:
+            raise DataError(f"{path}: {name} and real differ in length: {value.shape[2]} and {real.shape[2]} samples")
     fs = a["fs"]
     if fs.size != 1 or not np.issubdtype(fs.dtype, np.number) or not float(fs) > 0:
         raise DataError(f"{path}: fs must be one positive number (Hz), got {fs!r}")
@@ -165,8 +171,9 @@ def _generate(a: dict, path: Path, seed: int) -> list[MetricValue]:
             labels[name] = _numbers(a, path, name, 2)
             if labels[name].shape != (n, len(SCP_CODES)):
                 raise DataError(f"{path}: {name} must be [{n}, {len(SCP_CODES)}], got {list(labels[name].shape)}")
+    space = reference_space(reference.astype(np.float32), seed=seed, source=source)
     return generation_suite(generated.astype(np.float32), real.astype(np.float32), labels.get("generated_labels"),
-                            labels.get("real_labels"), float(fs), seed=seed)
+                            labels.get("real_labels"), float(fs), seed=seed, space=space)
 
 
 SCORERS = {"classify-71-labels": _classify, "measure-intervals": _intervals, "interpret-image": _image,

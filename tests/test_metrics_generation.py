@@ -7,7 +7,7 @@ import numpy as np
 import ot
 import pytest
 from scipy.signal import welch
-from scipy.spatial.distance import cdist, jensenshannon
+from scipy.spatial.distance import cdist, jensenshannon, pdist
 from scipy.stats import wasserstein_distance
 from tslearn.metrics import dtw as tslearn_dtw
 
@@ -214,10 +214,49 @@ def test_weighted_1d_wasserstein_equals_scipy_with_weights():
     np.testing.assert_allclose(g._weighted_w1_batch(x, y, wx, wy), expected, atol=1e-10)
 
 
-def _zscored_flat(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    pooled = np.concatenate([a, b]).astype(float)
-    z = (pooled - pooled.mean(axis=(0, 2), keepdims=True)) / pooled.std(axis=(0, 2), keepdims=True)
-    return z[: len(a)].reshape(len(a), -1), z[len(a) :].reshape(len(b), -1)
+def _zscored_flat(a: np.ndarray, b: np.ndarray, reference: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Both sets z-scored per lead with the mean and SD of the reference records (default: b)."""
+    ref = (b if reference is None else reference).astype(float)
+    mean, sd = ref.mean(axis=(0, 2), keepdims=True), ref.std(axis=(0, 2), keepdims=True)
+    return ((a - mean) / sd).reshape(len(a), -1), ((b - mean) / sd).reshape(len(b), -1)
+
+
+def median_pairwise_distance(records: np.ndarray) -> float:
+    return float(np.median(pdist(records)))
+
+
+# ---------------------------------------------------------------- the reference space
+
+
+def test_reference_space_holds_the_reference_records_lead_statistics_and_median_distances():
+    ref = beats(15, t=50, seed=3) * np.float32(1.3)
+    space = g.reference_space(ref, source="test records")
+    np.testing.assert_allclose(space.lead_mean, ref.astype(float).mean(axis=(0, 2)), rtol=1e-9)
+    np.testing.assert_allclose(space.lead_sd, ref.astype(float).std(axis=(0, 2)), rtol=1e-9)
+    z, _ = _zscored_flat(ref, ref)
+    assert space.bandwidth == pytest.approx(median_pairwise_distance(z), rel=1e-9)
+    np.testing.assert_allclose(
+        space.lead_bandwidths, [median_pairwise_distance(z[:, k * 50 : (k + 1) * 50]) for k in range(3)], rtol=1e-9
+    )
+    assert g.ReferenceSpace.from_params(space.to_params()) == space
+
+
+def test_reference_space_takes_its_bandwidth_from_a_seeded_subsample_of_max_n_records():
+    ref = beats(30, t=40, seed=4)
+    space = g.reference_space(ref, max_n=10, seed=2)
+    assert space.n_bandwidth_records == 10 and space.n_records == 30
+    assert space == g.reference_space(ref, max_n=10, seed=2) != g.reference_space(ref, max_n=10, seed=3)
+
+
+def test_the_metric_space_never_depends_on_the_generated_set():
+    real, reference = beats(12, t=60, seed=1), beats(20, t=60, seed=5)
+    space = g.reference_space(reference)
+    for gen in (beats(10, t=60, seed=2), beats(10, t=60, seed=2) * np.float32(5.0)):
+        for metric in (g.mmd(gen, real, n_boot=5, n_permutations=5, space=space),
+                       g.wasserstein_waveform(gen, real, n_boot=5, space=space)):
+            assert metric.params["normalisation"]["lead_mean_mv"] == list(space.lead_mean)
+            assert metric.params["normalisation"]["lead_sd_mv"] == list(space.lead_sd)
+        assert g.mmd(gen, real, n_boot=5, n_permutations=5).params["bandwidth"] == g.reference_space(real).bandwidth
 
 
 def test_waveform_wasserstein_equals_emd_on_a_scipy_cost_matrix():
@@ -243,30 +282,38 @@ def test_waveform_wasserstein_switches_to_sliced_above_max_exact_and_says_so():
     assert own == pytest.approx(float(expected), abs=1e-6)
 
 
-def test_waveform_wasserstein_is_zero_for_identical_sets_and_symmetric():
+def test_waveform_wasserstein_is_zero_for_identical_sets_and_symmetric_in_one_space():
     a, b = beats(6, t=60, seed=1), beats(6, t=60, seed=2)
+    space = g.reference_space(beats(10, t=60, seed=3))
     assert g.wasserstein_waveform(a, a, n_boot=5).value == pytest.approx(0.0, abs=1e-6)
-    assert g.wasserstein_waveform(a, b, n_boot=5).value == pytest.approx(
-        g.wasserstein_waveform(b, a, n_boot=5).value, abs=1e-9
+    assert g.wasserstein_waveform(a, b, n_boot=5, space=space).value == pytest.approx(
+        g.wasserstein_waveform(b, a, n_boot=5, space=space).value, abs=1e-9
     )
+
+
+def test_waveform_wasserstein_grows_in_proportion_to_a_gain_error():
+    real = beats(10, t=60, seed=1)
+    values = [g.wasserstein_waveform(real * np.float32(k), real, n_boot=5).value for k in (2, 5, 20)]
+    np.testing.assert_allclose(np.array(values) / values[0], [1, 4, 19], rtol=0.05)
 
 
 # ------------------------------------------------------------------------------ MMD
 
 
 def naive_mmd2(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Unbiased MMD² with the inverse multiquadric kernel, space and bandwidth from b."""
     x, y = _zscored_flat(a, b)
+    sigma = median_pairwise_distance(y)
     z = np.concatenate([x, y])
     d = cdist(z, z)
-    sigma = np.median(d[np.triu_indices(len(z), 1)])
-    k = np.exp(-(d**2) / (2 * sigma**2))
+    k = 1 / np.sqrt(1 + d**2 / sigma**2)
     n = len(x)
     kxx, kyy, kxy = k[:n, :n], k[n:, n:], k[:n, n:]
     off = lambda mat: mat[~np.eye(len(mat), dtype=bool)].mean()  # noqa: E731
     return float(off(kxx) + off(kyy) - 2 * kxy.mean()), float(sigma)
 
 
-def test_mmd_equals_a_naive_unbiased_estimate_with_the_median_bandwidth():
+def test_mmd_equals_a_naive_unbiased_estimate_with_the_reference_median_bandwidth():
     a, b = beats(9, t=60, seed=1), beats(11, t=60, seed=2) * 1.3
     expected, sigma = naive_mmd2(a, b)
     result = g.mmd(a, b, n_boot=10, n_permutations=10)
@@ -280,7 +327,7 @@ def test_mmd_permutation_p_value_equals_a_loop_over_the_same_permutations():
     x, y = _zscored_flat(a, b)
     z = np.concatenate([x, y])
     d2 = cdist(z, z, "sqeuclidean")
-    kernel = np.exp(-d2 / (2 * result.params["bandwidth"] ** 2))
+    kernel = 1 / np.sqrt(1 + d2 / result.params["bandwidth"] ** 2)
     rng = rng_for(5, "mmd_permutations")
     count = 0
     for _ in range(30):
@@ -316,11 +363,20 @@ def test_mmd_separates_a_shifted_set_and_not_a_same_distribution_set():
     assert shifted.params["p_value"] < 0.05 < same.params["p_value"]
 
 
-def test_mmd_is_symmetric():
+def test_mmd_is_symmetric_in_one_space():
     a, b = beats(10, t=60, seed=1), beats(12, t=60, seed=2)
-    assert g.mmd(a, b, n_boot=5, n_permutations=5).value == pytest.approx(
-        g.mmd(b, a, n_boot=5, n_permutations=5).value, abs=1e-9
+    space = g.reference_space(beats(10, t=60, seed=3))
+    assert g.mmd(a, b, n_boot=5, n_permutations=5, space=space).value == pytest.approx(
+        g.mmd(b, a, n_boot=5, n_permutations=5, space=space).value, abs=1e-9
     )
+
+
+def test_the_kernel_is_the_inverse_multiquadric_and_does_not_saturate():
+    d2 = np.array([0.0, 1.0, 4.0, 1e4, 1e6])
+    np.testing.assert_allclose(g.imq_kernel(d2, 2.0), (1 + d2 / 4.0) ** -0.5)
+    real = beats(20, t=60, seed=1)
+    values = [g.mmd(real * np.float32(k), real, n_boot=5, n_permutations=5).value for k in (10, 100, 1000)]
+    assert values[0] < values[1] < values[2]
 
 
 def test_mmd_of_a_set_with_itself_is_the_small_negative_value_of_the_unbiased_estimator():
@@ -329,7 +385,7 @@ def test_mmd_of_a_set_with_itself_is_the_small_negative_value_of_the_unbiased_es
     result = g.mmd(a, a, n_boot=5, n_permutations=5)
     x, _ = _zscored_flat(a, a)
     d = cdist(x, x)
-    k = np.exp(-(d**2) / (2 * result.params["bandwidth"] ** 2))
+    k = 1 / np.sqrt(1 + d**2 / result.params["bandwidth"] ** 2)
     off_mean = k[~np.eye(20, dtype=bool)].mean()
     assert result.value == pytest.approx(-(2 / 20) * (1 - off_mean), abs=1e-9)
 

@@ -5,22 +5,25 @@ scikit-learn, matplotlib) are imported inside the functions that need them, so i
 this package costs numpy and scipy only.
 """
 
-from ecgbench.metrics.bootstrap import MetricValue, bootstrap_ci
+from ecgbench.metrics.bootstrap import MetricValue, bootstrap_ci, percentile_p_value
 from ecgbench.metrics.classification import (
     classification_suite,
     f_at_threshold,
     fmax_threshold,
     macro_auroc,
+    macro_auroc_metric,
     paired_bootstrap,
     per_label_auroc,
 )
 from ecgbench.metrics.generation import (
     DTWPairs,
+    ReferenceSpace,
     dtw_distance,
     dtw_pairs,
     generation_suite,
     mmd,
     per_record_generation_values,
+    reference_space,
     spectral_similarity,
     wasserstein_amplitude,
     wasserstein_waveform,
@@ -41,6 +44,7 @@ __all__ = [
     "DTWPairs",
     "LQT_CUTOFFS_MS",
     "MetricValue",
+    "ReferenceSpace",
     "agreement",
     "bland_altman_png",
     "bootstrap_ci",
@@ -54,13 +58,16 @@ __all__ = [
     "image_suite",
     "interval_suite",
     "macro_auroc",
+    "macro_auroc_metric",
     "mmd",
     "paired_bootstrap",
     "parse_choice",
     "parse_codes",
     "per_label_auroc",
     "per_record_generation_values",
+    "percentile_p_value",
     "qtc",
+    "reference_space",
     "roc_png",
     "spectral_similarity",
     "wasserstein_amplitude",

@@ -6,14 +6,17 @@ them; the definitions here are pinned in ``docs/metrics.md`` and every setting t
 number is written into the ``params`` of the :class:`MetricValue` it returns. Every metric
 comes with a percentile bootstrap interval over records (both sets resampled independently,
 except DTW, whose fixed pairs are resampled), shifted to be centred on the value
-(:func:`centred_percentile_ci`). The task computes the "real vs real" floor by calling the
-same functions on two disjoint sets of real records.
+(:func:`centred_percentile_ci`). Metrics on whole z-scored records (``wasserstein_waveform``,
+``mmd``, ``nearest_real_distance``) work in a :class:`ReferenceSpace` fixed from real
+reference records only, never from the generated set. The task computes the "real vs real"
+floor by calling the same functions, in the same space, on two disjoint sets of real records.
 """
 
 from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -76,15 +79,109 @@ def _check_labels(labels: np.ndarray | None, n: int, what: str) -> np.ndarray | 
     return labels
 
 
-def _zscore_pooled(gen: np.ndarray, real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Both sets z-scored per lead with the mean and SD of the pooled samples of that lead,
-    as float64 ``[n, leads * T]`` (a lead that is constant in both sets is only centred)."""
-    pooled = np.concatenate([gen, real]).astype(np.float64)
-    mean = pooled.mean(axis=(0, 2), keepdims=True)
-    std = pooled.std(axis=(0, 2), keepdims=True)
-    std[std == 0] = 1.0
-    z = (pooled - mean) / std
-    return z[: len(gen)].reshape(len(gen), -1), z[len(gen) :].reshape(len(real), -1)
+def _squared_distances(z: np.ndarray) -> np.ndarray:
+    sq = np.einsum("ij,ij->i", z, z)
+    d2 = sq[:, None] + sq[None, :] - 2.0 * (z @ z.T)
+    np.maximum(d2, 0.0, out=d2)
+    np.fill_diagonal(d2, 0.0)
+    return d2
+
+
+def _median_distance(d2: np.ndarray) -> float:
+    """Median Euclidean distance over the pairs i < j of a squared-distance matrix."""
+    return float(np.median(np.sqrt(d2[np.triu_indices(len(d2), k=1)])))
+
+
+@dataclass(frozen=True)
+class ReferenceSpace:
+    """Where whole records are compared: fixed from real reference records only.
+
+    Records are z-scored per lead with ``lead_mean`` and ``lead_sd`` (mV) and flattened to
+    ``leads * T`` values; the MMD kernels use ``bandwidth`` (whole records) and
+    ``lead_bandwidths`` (one lead at a time), the median pairwise Euclidean distances between
+    reference records in that space. Nothing here depends on the records being scored, so
+    every generator, and the real-vs-real floor, is measured in the same space, and an
+    amplitude error is not normalised away (a set scaled x10 is 10x as far from the mean).
+    """
+
+    lead_mean: tuple[float, ...]
+    lead_sd: tuple[float, ...]
+    bandwidth: float
+    lead_bandwidths: tuple[float, ...]
+    n_records: int
+    n_bandwidth_records: int
+    source: str
+
+    def zscore(self, x: np.ndarray) -> np.ndarray:
+        """``float[n, leads, T]`` mV -> float64 ``[n, leads * T]`` in reference units."""
+        mean = np.asarray(self.lead_mean)[None, :, None]
+        sd = np.asarray(self.lead_sd)[None, :, None]
+        return ((x.astype(np.float64) - mean) / sd).reshape(len(x), -1)
+
+    def to_params(self) -> dict:
+        """JSON form (the run record stores it; :meth:`from_params` reads it back)."""
+        return {
+            "source": self.source,
+            "n_records": self.n_records,
+            "lead_mean_mv": list(self.lead_mean),
+            "lead_sd_mv": list(self.lead_sd),
+            "bandwidth": self.bandwidth,
+            "lead_bandwidths": list(self.lead_bandwidths),
+            "n_bandwidth_records": self.n_bandwidth_records,
+        }
+
+    @classmethod
+    def from_params(cls, params: dict) -> ReferenceSpace:
+        return cls(
+            lead_mean=tuple(params["lead_mean_mv"]), lead_sd=tuple(params["lead_sd_mv"]),
+            bandwidth=float(params["bandwidth"]), lead_bandwidths=tuple(params["lead_bandwidths"]),
+            n_records=int(params["n_records"]), n_bandwidth_records=int(params["n_bandwidth_records"]),
+            source=str(params["source"]),
+        )
+
+
+def _lead_statistics(x: np.ndarray, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Per-lead mean and SD (ddof 0) over every finite sample of ``float[n, leads, T]``, in
+    float64, two passes over chunks of records (a memory-mapped cohort is never copied whole)."""
+    total, count = np.zeros(x.shape[1]), np.zeros(x.shape[1])
+    for start in range(0, len(x), chunk):
+        part = x[start : start + chunk].astype(np.float64)
+        total += np.nansum(part, axis=(0, 2))
+        count += np.isfinite(part).sum(axis=(0, 2))
+    if (count == 0).any():
+        raise DataError(f"reference records: lead {int(np.flatnonzero(count == 0)[0])} holds no finite sample")
+    mean = total / count
+    squares = np.zeros(x.shape[1])
+    for start in range(0, len(x), chunk):
+        part = x[start : start + chunk].astype(np.float64) - mean[None, :, None]
+        squares += np.nansum(part**2, axis=(0, 2))
+    return mean, np.sqrt(squares / count)
+
+
+def reference_space(real: np.ndarray, *, max_n: int = 1000, seed: int = 0, source: str = "the real set") -> ReferenceSpace:
+    """The :class:`ReferenceSpace` of real reference records ``float[n, leads, T]`` (mV).
+
+    Per-lead mean and SD over every sample of every record (NaN samples, i.e. absent leads,
+    ignored; a lead with SD 0 is only centred). The bandwidths come from a seeded subsample of
+    at most ``max_n`` records. ``source`` says which records they are (for the record).
+    """
+    if not isinstance(real, np.ndarray) or real.ndim != 3 or len(real) < 2:
+        raise DataError(f"reference records: expected a float array [n >= 2, leads, T] in mV, got shape "
+                        f"{getattr(real, 'shape', None)}")
+    mean, sd = _lead_statistics(real)
+    sd[sd == 0] = 1.0
+    rng = rng_for(seed, "reference_subsample")
+    subset = np.sort(rng.choice(len(real), max_n, replace=False)) if len(real) > max_n else np.arange(len(real))
+    partial = ReferenceSpace(tuple(mean.tolist()), tuple(sd.tolist()), 1.0, (), len(real), len(subset), source)
+    z = np.nan_to_num(partial.zscore(real[subset]))
+    t = real.shape[2]
+    d2 = np.zeros((len(subset), len(subset)))
+    lead_bandwidths = []
+    for lead in range(real.shape[1]):
+        d2_lead = _squared_distances(z[:, lead * t : (lead + 1) * t])
+        lead_bandwidths.append(_median_distance(d2_lead))
+        d2 += d2_lead
+    return replace(partial, bandwidth=_median_distance(d2), lead_bandwidths=tuple(lead_bandwidths))
 
 
 # --------------------------------------------------------------------------------- DTW
@@ -328,6 +425,20 @@ def _emd2(a: np.ndarray, b: np.ndarray, cost: np.ndarray) -> float:
     return float(value)
 
 
+def _space_for(real: np.ndarray, space: ReferenceSpace | None) -> ReferenceSpace:
+    return reference_space(real, source="the real set scored against") if space is None else space
+
+
+def _normalisation_params(space: ReferenceSpace) -> dict:
+    return {
+        "rule": "per-lead z-score with the reference records' mean and SD, flattened",
+        "reference": space.source,
+        "n_reference_records": space.n_records,
+        "lead_mean_mv": list(space.lead_mean),
+        "lead_sd_mv": list(space.lead_sd),
+    }
+
+
 def wasserstein_waveform(
     gen: np.ndarray,
     real: np.ndarray,
@@ -336,19 +447,22 @@ def wasserstein_waveform(
     n_projections: int = 256,
     seed: int = 0,
     n_boot: int = 200,
+    space: ReferenceSpace | None = None,
 ) -> MetricValue:
     """Earth mover's distance between the two sets of whole records.
 
-    Each record is z-scored per lead with the pooled per-lead mean and SD of both sets and
-    flattened to ``leads * T`` values. With at most ``max_exact`` records a side the distance
-    is the exact EMD (``ot.emd2``, uniform weights, Euclidean cost = Wasserstein-1); above it,
-    the sliced Wasserstein-1 over ``n_projections`` random directions (POT's projections for
-    ``seed``). The two methods are different numbers: ``params['method']`` says which.
+    Each record is z-scored per lead with the statistics of the reference ``space`` (real
+    records only; default: ``real`` itself) and flattened to ``leads * T`` values. With at
+    most ``max_exact`` records a side the distance is the exact EMD (``ot.emd2``, uniform
+    weights, Euclidean cost = Wasserstein-1); above it, the sliced Wasserstein-1 over
+    ``n_projections`` random directions (POT's projections for ``seed``). The two methods are
+    different numbers: ``params['method']`` says which.
     """
     import ot
 
     _check_sets(gen, real)
-    x, y = _zscore_pooled(gen, real)
+    space = _space_for(real, space)
+    x, y = space.zscore(gen), space.zscore(real)
     rng = rng_for(seed, "wasserstein_waveform_boot")
     cx = resample_counts(bootstrap_indices(len(x), n_boot, rng), len(x))
     cy = resample_counts(bootstrap_indices(len(y), n_boot, rng), len(y))
@@ -385,7 +499,7 @@ def wasserstein_waveform(
             "method": method,
             "max_exact": max_exact,
             "n_projections": None if exact else n_projections,
-            "normalisation": "per-lead z-score with pooled mean/SD, flattened",
+            "normalisation": _normalisation_params(space),
             "n_real": len(real),
             "seed": seed,
             "n_boot": n_boot,
@@ -397,17 +511,17 @@ def wasserstein_waveform(
 # -------------------------------------------------------------------------------- MMD
 
 
-def _squared_distances(z: np.ndarray) -> np.ndarray:
-    sq = np.einsum("ij,ij->i", z, z)
-    d2 = sq[:, None] + sq[None, :] - 2.0 * (z @ z.T)
-    np.maximum(d2, 0.0, out=d2)
-    np.fill_diagonal(d2, 0.0)
-    return d2
+def imq_kernel(d2: np.ndarray, bandwidth: float) -> np.ndarray:
+    """Inverse multiquadric kernel ``(1 + d² / bandwidth²)^(-1/2)`` of squared distances.
 
-
-def _median_distance(d2: np.ndarray, upper: np.ndarray) -> float:
-    """Median Euclidean distance over the pairs i < j (``upper``: the strict upper triangle)."""
-    return float(np.median(np.sqrt(d2[upper])))
+    Unlike a Gaussian kernel it decays polynomially, so MMD keeps growing as a set moves away
+    from the real one (a Gaussian kernel is ~0 for every pair a few bandwidths apart, and a
+    gain error x10 and x100 then score the same). A bandwidth of 0 (a constant reference)
+    makes the kernel 1 for identical records and 0 otherwise.
+    """
+    if bandwidth <= 0:
+        return (d2 == 0).astype(np.float64)
+    return 1.0 / np.sqrt(1.0 + d2 / bandwidth**2)
 
 
 def _mmd2_from_kernel(kernel: np.ndarray, n_x: int) -> float:
@@ -436,6 +550,21 @@ def bootstrap_mmd2(kernel: np.ndarray, n_x: int, cx: np.ndarray, cy: np.ndarray)
     return b_xx + b_yy - 2 * b_xy
 
 
+def permutation_mmd2(kernel: np.ndarray, n_x: int, n_permutations: int, rng: np.random.Generator) -> np.ndarray:
+    """MMD² of random relabellings of the pooled records (first ``n_x`` = first set) -> float64[P].
+
+    Membership vectors a (1 = first set) give the within and cross sums through ``K @ A``.
+    """
+    n_y = len(kernel) - n_x
+    member = np.zeros((len(kernel), n_permutations))
+    for p in range(n_permutations):
+        member[rng.permutation(len(kernel))[:n_x], p] = 1.0
+    s_xx = np.einsum("ip,ip->p", member, kernel @ member)
+    s_xy = member.T @ kernel.sum(axis=1) - s_xx
+    s_yy = kernel.sum() - s_xx - 2 * s_xy
+    return (s_xx - n_x) / (n_x * (n_x - 1)) + (s_yy - n_y) / (n_y * (n_y - 1)) - 2 * s_xy / (n_x * n_y)
+
+
 def mmd(
     gen: np.ndarray,
     real: np.ndarray,
@@ -444,51 +573,42 @@ def mmd(
     seed: int = 0,
     n_boot: int = 200,
     n_permutations: int = 200,
+    space: ReferenceSpace | None = None,
 ) -> MetricValue:
     """Unbiased MMD² between the two sets of whole records, with a permutation p-value.
 
     At most ``max_n`` records per set (a seeded subsample without replacement); records
-    z-scored per lead with the pooled per-lead mean/SD of both subsamples and flattened;
-    Gaussian kernel ``exp(-d² / (2 σ²))`` with σ = median pairwise Euclidean distance of the
-    pooled subsample (``params['bandwidth']``), fixed for the bootstrap and the permutations.
-    ``params['per_lead']`` holds MMD² on each lead alone (its own median bandwidth).
+    z-scored per lead with the reference ``space``'s statistics (real records only; default:
+    ``real`` itself) and flattened; inverse multiquadric kernel (:func:`imq_kernel`) with the
+    space's bandwidth, the median pairwise distance between reference records. Neither
+    depends on the generated set. ``params['per_lead']`` holds MMD² on each lead alone (the
+    space's bandwidth for that lead).
+
+    ``params['p_value']`` is a permutation test of "both sets come from the same
+    distribution": the share of random relabellings of the pooled records whose MMD² is at
+    least the observed one, ``(1 + count) / (1 + permutations)``, one-sided. It is not the
+    dual of the interval, which is the bootstrap spread of the estimate.
     """
     _check_sets(gen, real, min_records=2)
+    space = _space_for(real, space)
     rng = rng_for(seed, "mmd_subsample")
     if len(gen) > max_n:
         gen = gen[np.sort(rng.choice(len(gen), max_n, replace=False))]
     if len(real) > max_n:
         real = real[np.sort(rng.choice(len(real), max_n, replace=False))]
     n_x, n_y = len(gen), len(real)
-    x, y = _zscore_pooled(gen, real)
-    z = np.concatenate([x, y])
+    z = np.concatenate([space.zscore(gen), space.zscore(real)])
     n_leads, t = gen.shape[1:]
     d2 = np.zeros((len(z), len(z)))
-    upper = np.triu(np.ones(d2.shape, dtype=bool), k=1)
     per_lead = []
     for lead in range(n_leads):
         d2_lead = _squared_distances(z[:, lead * t : (lead + 1) * t])
-        sigma_lead = _median_distance(d2_lead, upper)
-        if sigma_lead > 0:
-            per_lead.append(_mmd2_from_kernel(np.exp(-d2_lead / (2 * sigma_lead**2)), n_x))
-        else:
-            per_lead.append(0.0)
+        per_lead.append(_mmd2_from_kernel(imq_kernel(d2_lead, space.lead_bandwidths[lead]), n_x))
         d2 += d2_lead
-    sigma = _median_distance(d2, upper)
-    kernel = np.exp(-d2 / (2 * sigma**2)) if sigma > 0 else np.ones_like(d2)
+    kernel = imq_kernel(d2, space.bandwidth)
     value = _mmd2_from_kernel(kernel, n_x)
 
-    # permutations: membership vectors a (1 = first set); sums via K @ A
-    prng = rng_for(seed, "mmd_permutations")
-    member = np.zeros((len(z), n_permutations))
-    for p in range(n_permutations):
-        member[prng.permutation(len(z))[:n_x], p] = 1.0
-    k_member = kernel @ member
-    row_sums = kernel.sum(axis=1)
-    s_xx = np.einsum("ip,ip->p", member, k_member)
-    s_xy = member.T @ row_sums - s_xx
-    s_yy = kernel.sum() - s_xx - 2 * s_xy
-    perm = (s_xx - n_x) / (n_x * (n_x - 1)) + (s_yy - n_y) / (n_y * (n_y - 1)) - 2 * s_xy / (n_x * n_y)
+    perm = permutation_mmd2(kernel, n_x, n_permutations, rng_for(seed, "mmd_permutations"))
     p_value = (1 + int(np.sum(perm >= value))) / (1 + n_permutations)
 
     brng = rng_for(seed, "mmd_boot")
@@ -504,19 +624,23 @@ def mmd(
         n=n_x,
         params={
             "estimator": "unbiased MMD^2",
-            "kernel": "gaussian exp(-d^2 / (2 bandwidth^2))",
-            "bandwidth": sigma,
-            "bandwidth_rule": "median pairwise Euclidean distance of the pooled subsample",
-            "normalisation": "per-lead z-score with pooled mean/SD, flattened",
+            "kernel": "inverse multiquadric (1 + d^2 / bandwidth^2)^(-1/2)",
+            "bandwidth": space.bandwidth,
+            "bandwidth_rule": "median pairwise Euclidean distance between reference records (z-scored)",
+            "lead_bandwidths": list(space.lead_bandwidths),
+            "normalisation": _normalisation_params(space),
             "max_n": max_n,
             "n_gen_used": n_x,
             "n_real_used": n_y,
             "p_value": p_value,
+            "p_value_test": "permutation test of H0 'generated and real records come from one distribution': "
+                            "(1 + #{permuted MMD^2 >= observed}) / (1 + permutations), one-sided, kernel fixed; "
+                            "not the dual of the interval",
             "n_permutations": n_permutations,
             "per_lead": [float(v) for v in per_lead],
             "seed": seed,
             "n_boot": n_boot,
-            "ci": CI_NOTE + "; records of both subsamples resampled, bandwidth fixed, pairs of a record with itself left out",
+            "ci": CI_NOTE + "; records of both subsamples resampled, kernel fixed, pairs of a record with itself left out",
         },
     )
 
@@ -626,6 +750,7 @@ def per_record_generation_values(
     nperseg_s: float = 2.56,
     seed: int = 0,
     pairs: DTWPairs | None = None,
+    space: ReferenceSpace | None = None,
 ) -> dict[str, np.ndarray]:
     """Values per generated record, for the samples file (``float64[n_gen]`` each); the
     arguments are those of :func:`generation_suite`:
@@ -633,8 +758,8 @@ def per_record_generation_values(
     - ``dtw_matched``: DTW to its label-matched real record (the pairs of :func:`dtw_pairs`
       with the same settings, so the records the ``dtw`` metric used; NaN for the others),
       with ``dtw_matched_real_index`` (int64, -1 where not drawn);
-    - ``nearest_real_distance``: Euclidean distance to the nearest real record in the pooled
-      per-lead z-scored space of ``wasserstein_waveform`` (near 0 = a copy of a real record);
+    - ``nearest_real_distance``: Euclidean distance to the nearest real record in the
+      reference space of ``wasserstein_waveform`` (near 0 = a copy of a real record);
     - ``spectral_similarity``: 1 - JSD of its own normalised PSD against the real set's mean,
       mean over leads.
     """
@@ -645,7 +770,8 @@ def per_record_generation_values(
     dtw_matched[pairs.gen_idx] = pairs.values
     matched_index = np.full(len(gen), -1, dtype=np.int64)
     matched_index[pairs.gen_idx] = pairs.real_idx
-    x, y = _zscore_pooled(gen, real)
+    space = _space_for(real, space)
+    x, y = space.zscore(gen), space.zscore(real)
     nperseg = _nperseg(nperseg_s, fs, gen.shape[2])
     pg, _ = normalised_psds(gen, fs, nperseg)
     pr, _ = normalised_psds(real, fs, nperseg)
@@ -668,14 +794,20 @@ def generation_suite(
     seed: int = 0,
     n_boot: int = 200,
     pairs: DTWPairs | None = None,
+    space: ReferenceSpace | None = None,
 ) -> list[MetricValue]:
     """All generation metrics with their default settings: ``dtw``, ``wasserstein``,
-    ``wasserstein_waveform``, ``mmd``, ``spectral_similarity`` (in that order)."""
+    ``wasserstein_waveform``, ``mmd``, ``spectral_similarity`` (in that order).
+
+    ``space``: the :class:`ReferenceSpace` of real reference records (the task passes the
+    training split's); default: that of ``real``.
+    """
     _check_sets(gen, real, min_records=2)
+    space = _space_for(real, space)
     return [
         dtw_distance(gen, real, gen_labels, real_labels, seed=seed, n_boot=n_boot, pairs=pairs),
         wasserstein_amplitude(gen, real, seed=seed, n_boot=n_boot),
-        wasserstein_waveform(gen, real, seed=seed, n_boot=n_boot),
-        mmd(gen, real, seed=seed, n_boot=n_boot),
+        wasserstein_waveform(gen, real, seed=seed, n_boot=n_boot, space=space),
+        mmd(gen, real, seed=seed, n_boot=n_boot, space=space),
         spectral_similarity(gen, real, fs, seed=seed, n_boot=n_boot),
     ]
