@@ -105,7 +105,7 @@ def _print_run(outcome) -> None:
             ci = f"  [{fmt(m.ci_low)}, {fmt(m.ci_high)}]" if m.ci_low is not None else ""
             arrow = {True: "↑", False: "↓", None: " "}[m.higher_is_better]
             floor = m.params.get("floor")
-            floor_text = f"   real-vs-real {fmt(floor.get('value'))}" if isinstance(floor, dict) else ""
+            floor_text = f"   real data {fmt(floor.get('value'))}" if isinstance(floor, dict) else ""
             print(f"  {m.name:<{width}} {arrow} {fmt(m.value):>10}{ci}{floor_text}{'   (main)' if m.is_main else ''}")
     phases = ", ".join(f"{k} {v:.1f}s" for k, v in record.phases.items())
     print(f"  wall {record.wall_seconds:.1f}s ({phases})")

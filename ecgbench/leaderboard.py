@@ -168,7 +168,7 @@ def _row_cells(row: Row, section: Section) -> dict[str, str]:
 def _floor_cells(section: Section, columns: list[str]) -> dict[str, str]:
     cells = dict.fromkeys(columns, "")
     cells["rank"] = "floor"
-    cells["model"] = "real vs real (validation vs test)"
+    cells["model"] = "real data (validation vs test; condition_auroc: real test records)"
     for name, value in section.floor.items():
         if name in cells:
             cells[name] = fmt(value)

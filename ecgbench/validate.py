@@ -23,7 +23,7 @@ from ecgbench.specs import load_object
 
 #: Evaluator settings that make each task's run quick (no floor, few bootstraps, few images).
 QUICK_TASK_SETTINGS: dict[str, dict[str, Any]] = {
-    "generate": {"n_boot": 10, "floor": False, "tstr": False, "plot_records": 0},
+    "generate": {"n_boot": 10, "floor": False, "tstr": False, "condition": False, "plot_records": 0},
     "classify-71-labels": {"n_boot": 10, "explain_records": 1},
     "measure-intervals": {"n_boot": 10, "plots": False},
     "interpret-image": {"max_train_images": 40, "max_test_images": 16, "example_images": 0},

@@ -1,8 +1,9 @@
 """Contract of the ``generate`` task: synthetic 12-lead ECGs, optionally label-conditioned.
 
-A generator is fitted on the training split and asked for one record per test-set label
-vector. Output: ``float32[n, 12, T]`` in mV, leads in the harness order I, II, III, aVR, aVL,
-aVF, V1–V6, at the training data's sampling rate and length.
+A generator is fitted on the training split and asked for one record per label vector; the
+harness draws those label vectors from the training split. Output: ``float32[n, 12, T]`` in
+mV, leads in the harness order I, II, III, aVR, aVL, aVF, V1–V6, at the training data's
+sampling rate and length.
 """
 
 from __future__ import annotations
