@@ -155,7 +155,7 @@ def _generate(a: dict, path: Path, seed: int) -> list[MetricValue]:
     generated, real = _numbers(a, path, "generated", 3), _numbers(a, path, "real", 3)
     reference, source = real, "the file's real records"
     if "reference" in a:
-        reference, source = _numbers(a, path, "reference", 3), "the file's reference records"
+        reference, source = _numbers(a, path, "reference", 3, finite=False), "the file's reference records"
     for name, value in (("generated", generated), ("real", real), ("reference", reference)):
         if value.shape[1] != 12:
             raise DataError(f"{path}: {name} must be [n, 12, T] in mV, got shape {list(value.shape)}")
