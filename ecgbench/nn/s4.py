@@ -18,12 +18,19 @@ convolution: fast on a CPU, and exact.
 
 Bidirectional layers hold two kernels: one applied causally, one to the time-reversed
 input (lags −1 … −L), summed into one output channel as in S4's bidirectional mode.
+
+The Cauchy sum runs over all N modes, the N/2 stored ones and their complex conjugates
+(``cauchy="conjugate_pairs"``): the kernel of the real state space above, and what S4's pykeops
+and CUDA kernels compute. The pure-PyTorch fallback shipped with SSSD-ECG sums over the N/2
+stored modes only, which gives a different kernel; ``cauchy="stored_modes"`` reproduces that
+fallback, for weights trained with it.
 """
 
 from __future__ import annotations
 
 import math
 from functools import cache
+from typing import Literal
 
 import numpy as np
 import torch
@@ -32,6 +39,9 @@ from torch import nn
 
 #: Rows of the kernel basis computed at once (bounds the complex128 working memory).
 _BASIS_CHUNK = 64
+
+#: Which modes the Cauchy sum of the kernel's generating function runs over (see the module docs).
+CauchySum = Literal["conjugate_pairs", "stored_modes"]
 
 
 def hippo_legs(state_size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -130,9 +140,13 @@ class S4(nn.Module):
         dropout: float = 0.0,
         dt_min: float = 1e-3,
         dt_max: float = 1e-1,
+        cauchy: CauchySum = "conjugate_pairs",
     ):
         super().__init__()
+        if cauchy not in ("conjugate_pairs", "stored_modes"):
+            raise ValueError(f"cauchy must be 'conjugate_pairs' or 'stored_modes', got {cauchy!r}")
         self.features, self.state_size, self.length = features, state_size, length
+        self.cauchy = cauchy
         self.bidirectional = bidirectional
         self.kernels = 2 if bidirectional else 1
         w, p, b, _ = _cached_dplr(state_size)
@@ -186,7 +200,8 @@ class S4(nn.Module):
         w = torch.view_as_complex(self.w.double().contiguous())
         p = torch.view_as_complex(self.p.double().contiguous())
         b = torch.view_as_complex(self.b.double().contiguous())
-        w_full, p_full, b_full = (torch.cat([x, x.conj()]) for x in (w, p, b))
+        pairs = self.cauchy == "conjugate_pairs"
+        w_full, p_full, b_full = (torch.cat([x, x.conj()]) if pairs else x for x in (w, p, b))
         k = torch.arange(self.length // 2 + 1, device=device, dtype=torch.float64)
         omega = torch.exp(-2j * math.pi * k / self.length)  # L-th roots of unity
         plus = 1 + omega
@@ -200,9 +215,12 @@ class S4(nn.Module):
             r11 = torch.einsum("n,hnk->hk", p_full.conj() * p_full, resolvent)
             woodbury = plus * r10 / (1 + plus * r11)  # [h, K]
             g = 2 * (b_full[None, :, None] - p_full[None, :, None] * woodbury[:, None, :]) * resolvent
-            # K̂ = Σ C̃_n G_n + conj(C̃_n) G_{n+N/2}; split into Re(C̃) and Im(C̃) coefficients.
-            rows_re.append(torch.fft.irfft(g[:, :half] + g[:, half:], n=self.length))
-            rows_im.append(torch.fft.irfft(1j * (g[:, :half] - g[:, half:]), n=self.length))
+            if pairs:  # K̂ = Σ C̃_n G_n + conj(C̃_n) G_{n+N/2}; split into Re(C̃) and Im(C̃) coefficients.
+                rows_re.append(torch.fft.irfft(g[:, :half] + g[:, half:], n=self.length))
+                rows_im.append(torch.fft.irfft(1j * (g[:, :half] - g[:, half:]), n=self.length))
+            else:  # K̂ = Σ C̃_n G_n over the stored modes only
+                rows_re.append(torch.fft.irfft(g, n=self.length))
+                rows_im.append(torch.fft.irfft(1j * g, n=self.length))
         self.basis_re = torch.cat(rows_re).to(self.c.dtype)
         self.basis_im = torch.cat(rows_im).to(self.c.dtype)
 
@@ -263,9 +281,10 @@ class S4Block(nn.Module):
         bidirectional: bool = True,
         dropout: float = 0.0,
         layer_norm: bool = True,
+        cauchy: CauchySum = "conjugate_pairs",
     ):
         super().__init__()
-        self.s4 = S4(features, state_size, length, bidirectional, dropout)
+        self.s4 = S4(features, state_size, length, bidirectional, dropout, cauchy=cauchy)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.norm = ChannelLayerNorm(features) if layer_norm else nn.Identity()
 

@@ -14,33 +14,47 @@ e(t): sinusoidal embedding (128) → Linear 512 → swish → Linear 512 → swi
 e(y): multi-hot labels times a 71×128 embedding matrix (the sum of the present labels'
 embeddings). With 36 blocks, 256 channels and S4 state 64 this has ≈50.2 M trainable
 parameters, the published size.
+
+Initialisation of the weight-normalised convolutions (``conv_init``): SSSD-ECG's code calls
+``kaiming_normal_`` on a convolution's weight *after* wrapping it in ``weight_norm``; that weight
+is recomputed from the norm and direction before every forward pass, so the call has no effect
+and the published network trains from PyTorch's default initialisation (``"pytorch_default"``).
+``"kaiming_normal"`` applies the He-normal initialisation the call intended.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
-from ecgbench.nn.s4 import Pointwise, S4Block
+from ecgbench.nn.s4 import CauchySum, Pointwise, S4Block
+
+ConvInit = Literal["pytorch_default", "kaiming_normal"]
 
 
 def step_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
-    """DiffWave's sinusoidal embedding of ``float[batch]`` time values -> ``float[batch, dim]``."""
+    """DiffWave's sinusoidal embedding of ``float[batch]`` time values -> ``float[batch, dim]``.
+
+    The frequencies are float32 (as published); the angles take the precision of ``t`` (float32
+    for integer steps), so a float64 ``t`` gives float64 angles exactly as the original does."""
     half = dim // 2
     freqs = torch.exp(torch.arange(half, device=t.device, dtype=torch.float32) * -(math.log(10000.0) / (half - 1)))
-    angles = t.float()[:, None] * freqs[None, :]
+    angles = (t if t.is_floating_point() else t.float())[:, None] * freqs[None, :]
     return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
 
 
-def _normed_conv(c_in: int, c_out: int, kernel_size: int) -> nn.Module:
-    """Weight-normalised convolution with He-normal initial weights and 'same' padding."""
+def _normed_conv(c_in: int, c_out: int, kernel_size: int, init: ConvInit) -> nn.Module:
+    """Weight-normalised convolution with 'same' padding, initialised as ``init`` says (module docs)."""
     conv = Pointwise(c_in, c_out) if kernel_size == 1 else nn.Conv1d(c_in, c_out, kernel_size, padding=kernel_size // 2)
-    if conv.weight.device.type != "meta":
+    if init == "kaiming_normal" and conv.weight.device.type != "meta":
         nn.init.kaiming_normal_(conv.weight)
+    elif init not in ("pytorch_default", "kaiming_normal"):
+        raise ValueError(f"conv_init must be 'pytorch_default' or 'kaiming_normal', got {init!r}")
     return weight_norm(conv)
 
 
@@ -57,16 +71,18 @@ class ResidualBlock(nn.Module):
         bidirectional: bool,
         dropout: float,
         layer_norm: bool,
+        conv_init: ConvInit = "pytorch_default",
+        cauchy: CauchySum = "conjugate_pairs",
     ):
         super().__init__()
         self.channels = channels
         self.step_projection = nn.Linear(step_dim, channels)
-        self.conv = _normed_conv(channels, 2 * channels, 3)
-        self.s4_first = S4Block(2 * channels, s4_state, length, bidirectional, dropout, layer_norm)
+        self.conv = _normed_conv(channels, 2 * channels, 3, conv_init)
+        self.s4_first = S4Block(2 * channels, s4_state, length, bidirectional, dropout, layer_norm, cauchy)
         self.label_projection = nn.Linear(label_dim, 2 * channels) if label_dim else None
-        self.s4_second = S4Block(2 * channels, s4_state, length, bidirectional, dropout, layer_norm)
-        self.residual_conv = _normed_conv(channels, channels, 1)
-        self.skip_conv = _normed_conv(channels, channels, 1)
+        self.s4_second = S4Block(2 * channels, s4_state, length, bidirectional, dropout, layer_norm, cauchy)
+        self.residual_conv = _normed_conv(channels, channels, 1, conv_init)
+        self.skip_conv = _normed_conv(channels, channels, 1, conv_init)
 
     def forward(
         self, x: torch.Tensor, step: torch.Tensor, label: torch.Tensor | None
@@ -100,10 +116,12 @@ class SSSDBackbone(nn.Module):
         step_hidden_dim: int = 512,
         n_labels: int = 71,
         label_embed_dim: int = 128,
+        conv_init: ConvInit = "pytorch_default",
+        s4_cauchy: CauchySum = "conjugate_pairs",
     ):
         super().__init__()
         self.leads, self.length, self.step_embed_dim = leads, length, step_embed_dim
-        self.input_conv = _normed_conv(leads, channels, 1)
+        self.input_conv = _normed_conv(leads, channels, 1, conv_init)
         self.label_embedding = nn.Parameter(torch.randn(n_labels, label_embed_dim)) if n_labels else None
         self.step_mlp = nn.Sequential(
             nn.Linear(step_embed_dim, step_hidden_dim),
@@ -121,17 +139,19 @@ class SSSDBackbone(nn.Module):
                 s4_bidirectional,
                 s4_dropout,
                 s4_layer_norm,
+                conv_init,
+                s4_cauchy,
             )
             for _ in range(n_blocks)
         )
-        self.output_conv = _normed_conv(channels, channels, 1)
+        self.output_conv = _normed_conv(channels, channels, 1, conv_init)
         self.output_zero = Pointwise(channels, leads)
         nn.init.zeros_(self.output_zero.weight)
         nn.init.zeros_(self.output_zero.bias)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """x float[batch, leads, L]; t float[batch] (step or scaled time); labels float[batch, n_labels]."""
-        step = self.step_mlp(step_embedding(t, self.step_embed_dim))
+        step = self.step_mlp(step_embedding(t, self.step_embed_dim).to(self.step_mlp[0].weight.dtype))
         label = None
         if self.label_embedding is not None and labels is not None:
             label = labels.to(self.label_embedding.dtype) @ self.label_embedding
