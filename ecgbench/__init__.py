@@ -1,11 +1,12 @@
 """ecgbench: one harness, four ECG task contracts, models from plugins.
 
 Plugins import only the public names re-exported here and the modules
-`ecgbench.contracts`, `ecgbench.data`, `ecgbench.testing` and `ecgbench.nn`.
+`ecgbench.contracts`, `ecgbench.data`, `ecgbench.testing`, `ecgbench.weights`, `ecgbench.conversion`
+and `ecgbench.nn`.
 """
 
 from ecgbench.hookspecs import ECGBENCH_PLUGIN_API, hookimpl
-from ecgbench.specs import DatasetSpec, MetricSpec, ModelSpec, TaskSpec
+from ecgbench.specs import DatasetSpec, MetricSpec, ModelSpec, TaskSpec, WeightsSpec
 
 __version__ = "0.1.0"
 
@@ -15,6 +16,7 @@ __all__ = [
     "MetricSpec",
     "ModelSpec",
     "TaskSpec",
+    "WeightsSpec",
     "__version__",
     "hookimpl",
 ]

@@ -73,6 +73,28 @@ class MetricSpec(BaseModel):
     description: str = ""
 
 
+class WeightsSpec(BaseModel):
+    """How a model takes part in weights as artifacts (``ecgbench run --weights FILE`` and
+    ``ecgbench weights convert``); see :mod:`ecgbench.weights`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    accepts: tuple[str, ...] = Field(
+        description="architectures `--weights` may load: the model's own exports (its name) and shared parts "
+        "such as a pre-trained encoder"
+    )
+    adaptable: tuple[str, ...] = Field(
+        default=(),
+        description="config fields that may differ from the weights' config, because they do not change what "
+        "the weights mean (sampling steps, batch sizes): the run's value is used and recorded",
+    )
+    converters: dict[str, ImportString] = Field(
+        default_factory=dict,
+        description="format name -> 'pkg.module:convert', called as convert(path) -> "
+        "ecgbench.conversion.Converted: `ecgbench weights convert --from FORMAT IN OUT`",
+    )
+
+
 class ModelSpec(_Spec):
     """A model that satisfies one task contract."""
 
@@ -97,6 +119,9 @@ class ModelSpec(_Spec):
         default_factory=dict,
         description="config overrides on top of 'ci' that make the model tiny enough for "
         "`ecgbench validate` and the contract tests (seconds, not minutes)",
+    )
+    weights: WeightsSpec | None = Field(
+        default=None, description="which weights the model loads, which settings may differ, its converters"
     )
 
     @field_validator("budgets")

@@ -191,3 +191,36 @@ def test_averaged_weights_are_the_ones_sampled_with(tmp_path):
     averaged = _model(tmp_path / "ema", ema_decay=0.9).fit(data)
     assert averaged.ctx.notes["checkpoint"] != raw.ctx.notes["checkpoint"]
     assert not np.allclose(raw.sample(2, seed=0), averaged.sample(2, seed=0))
+
+
+def _imported(tmp_path, trained: Denoiser, **overrides) -> Denoiser:
+    from ecgbench.weights import WeightsMetadata
+
+    weights = trained.export_weights()
+    metadata = WeightsMetadata(architecture="denoiser", contents="model", model="denoiser", plugin="t",
+                               plugin_version="0", config={})
+    fresh = _model(tmp_path / "fresh", **overrides)
+    fresh.import_weights(weights, metadata)
+    return fresh
+
+
+def test_exported_weights_sample_like_the_trained_model_without_training(tmp_path):
+    data = synthetic_dataset()
+    trained = _model(tmp_path / "a").fit(data)
+    weights = trained.export_weights()
+    assert weights.architecture == "denoiser" and weights.contents == "model"
+    assert weights.extra["n_samples"] == data.n_samples and weights.extra["fs"] == 100.0
+    fresh = _imported(tmp_path, trained).fit(data)
+    np.testing.assert_array_equal(fresh.sample(4, seed=1), trained.sample(4, seed=1))
+    assert fresh.ctx.notes["trained_in_this_run"] is False
+    assert not (tmp_path / "fresh" / "cache").exists()  # nothing trained, nothing cached
+
+
+def test_imported_weights_refuse_data_of_another_length(tmp_path):
+    trained = _model(tmp_path / "a").fit(synthetic_dataset(length=32))
+    with pytest.raises(DataError, match="32 samples at 100 Hz.*48 samples"):
+        _imported(tmp_path, trained).fit(synthetic_dataset(length=48))
+
+
+def test_nothing_is_exported_before_fit(tmp_path):
+    assert _model(tmp_path).export_weights() is None

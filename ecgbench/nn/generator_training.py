@@ -33,6 +33,7 @@ from ecgbench.errors import DataError
 from ecgbench.nn.checkpoints import checkpoint_path, load_checkpoint, save_checkpoint, training_key
 from ecgbench.nn.generator_config import BackboneGeneratorConfig
 from ecgbench.nn.sssd_backbone import SSSDBackbone, count_parameters
+from ecgbench.weights import ModelWeights, WeightsMetadata
 
 #: Points kept in the ``loss_curve`` run note.
 LOSS_CURVE_POINTS = 20
@@ -269,7 +270,8 @@ class BackboneGenerator(ABC):
 
     ``fit(train)`` trains (or loads cached weights keyed by the training settings, the data
     fingerprint and the run seed); ``sample(n, labels, steps, seed)`` returns
-    ``float32[n, 12, T]`` in mV at the training data's rate and length.
+    ``float32[n, 12, T]`` in mV at the training data's rate and length. The trained network is
+    exported with the run (``export_weights``); ``import_weights`` makes fit() use given weights.
     """
 
     #: Model name: checkpoint folder and the prefix of progress bars.
@@ -281,6 +283,8 @@ class BackboneGenerator(ABC):
         self.net: SSSDBackbone | None = None
         self.scale = 1.0
         self.n_samples = 0
+        self.fs = 0.0
+        self.imported: tuple[ModelWeights, WeightsMetadata] | None = None
         self.train_labels = np.zeros((0, N_LABELS), dtype=np.uint8)
         #: network evaluations per record in the last sample() call.
         self.nfe = 0
@@ -318,10 +322,49 @@ class BackboneGenerator(ABC):
             step_hidden_dim=c.step_hidden_dim,
             n_labels=N_LABELS,
             label_embed_dim=c.label_embed_dim,
+            conv_init=c.conv_init,
+            s4_cauchy=c.s4_cauchy,
         )
 
+    def export_weights(self) -> ModelWeights | None:
+        """The network after fit() with what sampling needs: the amplitude scale, length and rate."""
+        if self.net is None:
+            return None
+        tensors = {f"net.{k}": v.detach().cpu() for k, v in self.net.state_dict().items()}
+        extra = {"data_scale_mv": self.scale, "n_samples": self.n_samples, "fs": self.fs,
+                 "leads": list(INDEPENDENT_LEADS)}
+        return ModelWeights(self.name, "model", tensors, extra)
+
+    def import_weights(self, weights: ModelWeights, metadata: WeightsMetadata) -> None:
+        """Evaluate these weights: fit() then checks the data against them instead of training."""
+        self.imported = (weights, metadata)
+
+    def _use_imported(self, train: ECGDataset) -> None:
+        weights, metadata = self.imported  # type: ignore[misc]
+        length, fs = int(weights.extra["n_samples"]), float(weights.extra["fs"])
+        if train.n_samples != length or float(train.fs) != fs:
+            raise DataError(
+                f"{self.name}: the weights were made for records of {length} samples at {fs:g} Hz, dataset "
+                f"{train.name!r} has {train.n_samples} samples at {train.fs:g} Hz; load the data at that rate and length "
+                f"(e.g. --fs {fs:g})"
+            )
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.ctx.seed)
+            net = self.build_network(length)
+        state = {k[len("net."):]: v for k, v in weights.tensors.items() if k.startswith("net.")}
+        net.load_state_dict(state)
+        self.net, self.scale, self.n_samples, self.fs = net.to(self.device).eval(), float(weights.extra["data_scale_mv"]), length, fs
+        self.train_labels = train.labels.copy()
+        self.ctx.note("n_parameters", count_parameters(net))
+        self.ctx.note("trained_in_this_run", False)
+        self.ctx.note("data_scale_mv", self.scale)
+
     def fit(self, train: ECGDataset) -> BackboneGenerator:
-        """Train on ``train`` (float32[n, 12, T] mV), or load the weights a previous run cached."""
+        """Train on ``train`` (float32[n, 12, T] mV), or load the weights a previous run cached;
+        with imported weights, only check that the data fits them (no training)."""
+        if self.imported is not None:
+            self._use_imported(train)
+            return self
         data = prepare_training_data(train, self.config.normalise)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.ctx.seed)
@@ -338,7 +381,7 @@ class BackboneGenerator(ABC):
             ctx=self.ctx,
             desc=f"{self.name} train",
         )
-        self.net, self.scale, self.n_samples = net.eval(), data.scale, train.n_samples
+        self.net, self.scale, self.n_samples, self.fs = net.eval(), data.scale, train.n_samples, float(train.fs)
         self.train_labels = train.labels.copy()
         self.ctx.note("n_parameters", count_parameters(net))
         self.ctx.note("train_seconds", round(outcome.train_seconds, 2))

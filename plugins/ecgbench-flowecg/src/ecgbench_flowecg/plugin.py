@@ -1,7 +1,7 @@
 """Registration of FlowECG (no torch import here)."""
 
-from ecgbench import ModelSpec, hookimpl
-from ecgbench.nn.generator_config import CI_BACKBONE, VALIDATE_BACKBONE
+from ecgbench import ModelSpec, WeightsSpec, hookimpl
+from ecgbench.nn.generator_config import CI_BACKBONE, GENERATOR_ADAPTABLE, VALIDATE_BACKBONE
 
 FLOWECG = ModelSpec(
     name="flowecg",
@@ -16,6 +16,7 @@ FLOWECG = ModelSpec(
     "(2025). Re-implemented from the paper's description on the SSSD-ECG network (no public code).",
     reference="https://arxiv.org/abs/2509.10491",
     license="MIT",
+    weights=WeightsSpec(accepts=("flowecg",), adaptable=(*GENERATOR_ADAPTABLE, "nfe", "solver")),
 )
 
 

@@ -1,7 +1,7 @@
 """Registration of SSSD-ECG (no torch import here)."""
 
-from ecgbench import ModelSpec, hookimpl
-from ecgbench.nn.generator_config import CI_BACKBONE, VALIDATE_BACKBONE
+from ecgbench import ModelSpec, WeightsSpec, hookimpl
+from ecgbench.nn.generator_config import CI_BACKBONE, GENERATOR_ADAPTABLE, VALIDATE_BACKBONE
 
 SSSD = ModelSpec(
     name="sssd",
@@ -16,6 +16,11 @@ SSSD = ModelSpec(
     "state space models. Computers in Biology and Medicine 163, 107115 (2023). arXiv:2301.08227",
     reference="https://github.com/AI4HealthUOL/SSSD-ECG",
     license="MIT",
+    weights=WeightsSpec(
+        accepts=("sssd",),
+        adaptable=(*GENERATOR_ADAPTABLE, "steps", "sampler"),
+        converters={"sssd-ecg": "ecgbench_sssd.convert:convert"},
+    ),
 )
 
 
