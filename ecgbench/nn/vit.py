@@ -4,6 +4,8 @@ The layout follows ECG-JEPA (Weimann & Conrad 2024): a patch is a window of ``pa
 samples across all 12 leads, embedded by a strided ``Conv1d(12 -> dim)``; positions are fixed
 1-D sinusoids; optional register tokens are prepended; pre-norm transformer blocks with
 ``mlp_ratio`` 4 and, by default, no bias anywhere (linear layers and layer norms).
+``norm_bias`` gives the layer norms biases on their own: the published code gave them biases
+until October 2025 while its linear layers had none, so checkpoints of that time hold them.
 
 Shapes: signals ``float32[b, 12, T]`` (normalised per lead), tokens ``float32[b, n, dim]``
 with ``n = T // patch_size``; an index of kept tokens is ``int64[b, k]``.
@@ -33,7 +35,7 @@ class ViTSize:
     n_heads: int
 
 
-#: The published ECG-JEPA encoder sizes (3.6 M, 14.3 M and 85.2 M parameters at 500 Hz, patch 25).
+#: The published ECG-JEPA encoder sizes (3,600,000, 14,277,888 and 85,185,024 parameters at 500 Hz, patch 25).
 VIT_SIZES: dict[str, ViTSize] = {
     "xs": ViTSize(dim=192, depth=8, n_heads=4),
     "s": ViTSize(dim=384, depth=8, n_heads=6),
@@ -113,11 +115,13 @@ class MLP(nn.Module):
 class TransformerBlock(nn.Module):
     """Pre-norm block: ``x + attn(norm(x))``, then ``x + mlp(norm(x))``."""
 
-    def __init__(self, dim: int, n_heads: int, mlp_ratio: float = 4.0, bias: bool = False, dropout: float = 0.0):
+    def __init__(self, dim: int, n_heads: int, mlp_ratio: float = 4.0, bias: bool = False, dropout: float = 0.0,
+                 norm_bias: bool | None = None):
         super().__init__()
-        self.norm1 = nn.LayerNorm(dim, eps=NORM_EPS, bias=bias)
+        norm_bias = bias if norm_bias is None else norm_bias
+        self.norm1 = nn.LayerNorm(dim, eps=NORM_EPS, bias=norm_bias)
         self.attn = SelfAttention(dim, n_heads, bias=bias, dropout=dropout)
-        self.norm2 = nn.LayerNorm(dim, eps=NORM_EPS, bias=bias)
+        self.norm2 = nn.LayerNorm(dim, eps=NORM_EPS, bias=norm_bias)
         self.mlp = MLP(dim, int(dim * mlp_ratio), bias=bias, dropout=dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -166,16 +170,19 @@ class ViTEncoder(nn.Module):
         mlp_ratio: float = 4.0,
         bias: bool = False,
         dropout: float = 0.0,
+        norm_bias: bool | None = None,
     ):
         super().__init__()
         self.dim, self.depth, self.patch_size, self.n_registers = dim, depth, patch_size, n_registers
+        norm_bias = bias if norm_bias is None else norm_bias
         self.patch_embed = PatchEmbedding(dim, patch_size, n_leads=n_leads, bias=bias)
         self.register_buffer("positions", sinusoidal_positions(n_positions, dim), persistent=False)
         self.registers = nn.Parameter(torch.zeros(1, n_registers, dim)) if n_registers else None
         self.blocks = nn.ModuleList(
-            TransformerBlock(dim, n_heads, mlp_ratio=mlp_ratio, bias=bias, dropout=dropout) for _ in range(depth)
+            TransformerBlock(dim, n_heads, mlp_ratio=mlp_ratio, bias=bias, dropout=dropout, norm_bias=norm_bias)
+            for _ in range(depth)
         )
-        self.norm = nn.LayerNorm(dim, eps=NORM_EPS, bias=bias)
+        self.norm = nn.LayerNorm(dim, eps=NORM_EPS, bias=norm_bias)
         init_vit_weights(self, depth)
         if self.registers is not None:
             nn.init.trunc_normal_(self.registers, std=INIT_STD)

@@ -1,18 +1,24 @@
-"""Block masking: the published context share and contiguous masked blocks."""
+"""Block masking: the published context share and contiguous masked blocks, by both samplers."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from ecgbench_jepa.masking import masked_runs, sample_batch_masks, sample_block_mask
+from ecgbench_jepa.masking import (
+    masked_runs,
+    sample_batch_masks,
+    sample_block_mask,
+    sample_published_block_mask,
+)
 
 N_PATCHES = 200  # 10 s at 50 ms per patch
 
 
-def _draws(n_batches: int = 300, batch: int = 4, seed: int = 0):
+def _draws(n_batches: int = 300, batch: int = 4, seed: int = 0, sampler: str = "published"):
     rng = np.random.default_rng(seed)
     for _ in range(n_batches):
-        yield sample_batch_masks(batch, N_PATCHES, min_keep_ratio=0.15, max_keep_ratio=0.25, min_block=10, rng=rng)
+        yield sample_batch_masks(batch, N_PATCHES, min_keep_ratio=0.15, max_keep_ratio=0.25, min_block=10, rng=rng,
+                                 sampler=sampler)
 
 
 def test_context_keeps_15_to_25_percent_of_the_patches() -> None:
@@ -30,15 +36,33 @@ def test_context_and_target_partition_the_patches() -> None:
         assert np.all(np.diff(masks.context, axis=1) > 0) and np.all(np.diff(masks.target, axis=1) > 0)
 
 
-def test_masked_patches_come_in_blocks_of_at_least_ten() -> None:
+def _runs(sampler: str) -> list[int]:
     runs = []
-    for masks in _draws():
+    for masks in _draws(sampler=sampler):
         for row in masks.context:
             keep = np.zeros(N_PATCHES, dtype=bool)
             keep[row] = True
             runs.extend(masked_runs(keep))
+    return runs
+
+
+@pytest.mark.parametrize("sampler", ["published", "separated"])
+def test_masked_patches_come_in_blocks_of_at_least_ten(sampler: str) -> None:
+    runs = _runs(sampler)
     assert min(runs) >= 10
     assert len(set(runs)) > 20  # block lengths vary
+
+
+def test_published_blocks_may_touch_so_runs_are_fewer_and_longer_than_separated_ones() -> None:
+    published, separated = _runs("published"), _runs("separated")
+    assert np.mean(published) > 1.1 * np.mean(separated)  # measured: 60 against 50 patches
+    assert len(published) < 0.9 * len(separated)  # measured: 3,185 against 3,791 runs
+
+
+def test_the_published_sampler_keeps_exactly_the_asked_count() -> None:
+    rng = np.random.default_rng(1)
+    for n_kept in (1, 2, 7, 30, 50, 199):
+        assert sample_published_block_mask(N_PATCHES, n_kept, 10, rng).sum() == n_kept
 
 
 def test_masks_vary_within_a_batch_and_repeat_for_a_seed() -> None:

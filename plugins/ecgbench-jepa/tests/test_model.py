@@ -83,3 +83,63 @@ def test_a_rate_that_splits_a_patch_is_a_config_error(phantom: ECGDataset) -> No
     at_250 = [replace(part, fs=250.0) for part in (train, val)]  # 50 ms = 12.5 samples
     with pytest.raises(ConfigError, match="whole number of samples"):
         create_linear(LinearProbeConfig(**TINY), RunContext(quiet=True)).fit(*at_250)
+
+
+def _metadata(model: str, architecture: str, contents: str = "model"):
+    from ecgbench.weights import WeightsMetadata
+
+    return WeightsMetadata(architecture=architecture, contents=contents, model=model, plugin="ecgbench-jepa",
+                           plugin_version="0", config={})
+
+
+def test_a_data_rate_other_than_the_encoders_is_named(phantom: ECGDataset) -> None:
+    train, val, _ = phantom.split()
+    model = create_linear(LinearProbeConfig(**TINY, sample_rate_hz=500.0), RunContext(quiet=True))
+    with pytest.raises(DataError, match="100 Hz, but this encoder is built for 500 Hz.*--fs 500"):
+        model.fit(train, val)
+
+
+def test_exported_weights_predict_identically_without_any_training(fitted, phantom: ECGDataset, tmp_path) -> None:
+    model, test, _ = fitted
+    weights = model.export_weights()
+    assert weights.architecture == "ecg-jepa-probe" and "normalizer.mean" in weights.tensors
+    ctx = RunContext(seed=5, cache_dir=tmp_path, quiet=True)
+    fresh = create_linear(LinearProbeConfig(**TINY), ctx)
+    fresh.import_weights(weights, _metadata("jepa-linear", "ecg-jepa-probe"))
+    train, val, _ = phantom.split()
+    fresh.fit(train, val)
+    np.testing.assert_array_equal(fresh.predict_proba(test.signals), model.predict_proba(test.signals))
+    assert "downstream_steps" not in ctx.notes and not (tmp_path / "checkpoints").exists()
+
+
+def test_an_imported_encoder_replaces_pretraining_and_the_head_is_trained(fitted, phantom, tmp_path) -> None:
+    from ecgbench.weights import ModelWeights
+
+    model, _, _ = fitted
+    encoder = {f"encoder.{k}": v for k, v in model.model.encoder.state_dict().items()}
+    ctx = RunContext(seed=0, cache_dir=tmp_path, quiet=True)
+    fresh = create_finetune(FinetuneConfig(**TINY), ctx)
+    fresh.import_weights(ModelWeights("ecg-jepa-encoder", "encoder", encoder), _metadata("jepa-linear", "ecg-jepa-encoder", "encoder"))
+    train, val, _ = phantom.split()
+    fresh.fit(train, val)
+    assert ctx.notes["pretrain_cache"] == "imported encoder weights" and ctx.notes["downstream_steps"] > 0
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_fine_tune_after_linear_from_a_linear_export_repeats_the_whole_protocol(phantom, tmp_path) -> None:
+    from ecgbench_jepa.config import FinetuneAfterLinearConfig
+    from ecgbench_jepa.model import create_finetune_after_linear
+
+    train, val, test = phantom.split()
+    after = dict(TINY, after_steps=4, after_batch_size=8, after_eval_every=2, after_warmup_steps=1)
+    whole_ctx = RunContext(seed=0, cache_dir=tmp_path / "a", quiet=True)
+    whole = create_finetune_after_linear(FinetuneAfterLinearConfig(**after), whole_ctx).fit(train, val)
+    assert whole_ctx.notes["downstream_steps_probe"] > 0 and whole_ctx.notes["downstream_steps_finetune"] > 0
+    linear = create_linear(LinearProbeConfig(**TINY), RunContext(seed=0, cache_dir=tmp_path / "b", quiet=True))
+    linear.fit(train, val)
+    ctx = RunContext(seed=0, cache_dir=tmp_path / "c", quiet=True)
+    second = create_finetune_after_linear(FinetuneAfterLinearConfig(**after), ctx)
+    second.import_weights(linear.export_weights(), _metadata("jepa-linear", "ecg-jepa-probe"))
+    second.fit(train, val)
+    assert "downstream_steps_probe" not in ctx.notes and ctx.notes["downstream_steps_finetune"] > 0
+    np.testing.assert_allclose(second.predict_proba(test.signals), whole.predict_proba(test.signals), atol=1e-5)

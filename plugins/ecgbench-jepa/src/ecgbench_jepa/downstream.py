@@ -22,20 +22,28 @@ Progress = Callable[[Iterable, str], Iterator]
 
 class LinearProbe(nn.Module):
     """Frozen encoder, then attention pooling over all tokens (register included) projected
-    straight to the labels: the only trained parts are the query and three linear maps."""
+    straight to the labels: the only trained parts are the query and three linear maps.
+    :meth:`unfreeze` makes the encoder trainable too (fine-tuning after the linear probe)."""
 
     def __init__(self, encoder: ViTEncoder, n_labels: int, n_heads: int):
         super().__init__()
         self.encoder = encoder.requires_grad_(False).eval()
         self.pool = AttentionPooling(encoder.dim, n_heads, n_labels)
+        self.frozen = True
+
+    def unfreeze(self) -> LinearProbe:
+        self.frozen = False
+        self.encoder.requires_grad_(True)
+        return self
 
     def train(self, mode: bool = True) -> LinearProbe:
         super().train(mode)
-        self.encoder.eval()  # frozen: never in training mode
+        if self.frozen:
+            self.encoder.eval()  # frozen: never in training mode
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
             tokens = self.encoder(x, with_registers=True)
         return self.pool(tokens)
 

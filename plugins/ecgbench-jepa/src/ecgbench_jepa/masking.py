@@ -3,9 +3,17 @@
 Per batch one keep ratio is drawn uniformly from ``[min_keep_ratio, max_keep_ratio]`` and the
 context keeps ``ceil(ratio * n)`` patches of every example (one count per batch, so the index
 arrays stack). The other patches are masked in contiguous blocks of at least
-``min_block_patches``: block lengths are drawn one after another uniformly between the minimum
-and what is still to be masked (a remainder shorter than the minimum joins the last block, as
-in the published sampler), and the blocks are placed at random among the kept patches with at
+``min_block_patches``, by one of two samplers:
+
+``published`` (the reference's ``MaskCollator``): the kept patches start as one interval; until
+enough are masked, an interval is chosen with probability proportional to its length and a
+block of uniform length between the minimum and what is still to be masked is cut out of it at
+a uniform position (a block at least as long as the interval masks all of it). A remainder
+shorter than the minimum is attached to a border of the chosen interval that touches an
+existing block. Blocks may touch, so masked runs are often longer than one drawn block.
+
+``separated``: block lengths are drawn one after another the same way (a remainder shorter
+than the minimum joins the last block) and placed at random among the kept patches with at
 least one kept patch between two blocks, so every maximal masked run is one drawn block.
 """
 
@@ -70,6 +78,36 @@ def sample_block_mask(n_patches: int, n_kept: int, min_block: int, rng: np.rando
     return keep
 
 
+def sample_published_block_mask(n_patches: int, n_kept: int, min_block: int, rng: np.random.Generator) -> np.ndarray:
+    """bool[n_patches], True where the patch is kept: the published interval-cutting sampler."""
+    if not 0 < n_kept < n_patches:
+        raise ValueError(f"the context must keep between 1 and {n_patches - 1} patches, got {n_kept}")
+    intervals = [(0, n_patches)]  # kept stretches [start, end)
+    to_mask, masked = n_patches - n_kept, 0
+    while masked < to_mask:
+        sizes = np.array([end - start for start, end in intervals], dtype=float)
+        start, end = intervals.pop(int(rng.choice(len(intervals), p=sizes / sizes.sum())))
+        left = to_mask - masked
+        block = int(rng.integers(min_block, left + 1)) if left >= min_block else left
+        if end - start <= block:  # the block swallows the whole interval
+            masked += end - start
+            continue
+        if left >= min_block:
+            cut = int(rng.integers(start, end - block + 1))
+        else:  # too short to stand alone: attach it to a neighbouring block
+            borders = ([start] if start > 0 else []) + ([end - block] if end < n_patches else [])
+            cut = int(rng.choice(borders)) if borders else start
+        intervals += [(start, cut), (cut + block, end)]
+        masked += block
+    keep = np.zeros(n_patches, dtype=bool)
+    for start, end in intervals:
+        keep[start:end] = True
+    return keep
+
+
+SAMPLERS = {"published": sample_published_block_mask, "separated": sample_block_mask}
+
+
 def sample_batch_masks(
     batch_size: int,
     n_patches: int,
@@ -78,11 +116,14 @@ def sample_batch_masks(
     max_keep_ratio: float,
     min_block: int,
     rng: np.random.Generator,
+    sampler: str = "published",
 ) -> BlockMasks:
     """Context and target indices for one batch (one keep count shared by the batch)."""
+    if sampler not in SAMPLERS:
+        raise ValueError(f"mask sampler {sampler!r}: use one of {sorted(SAMPLERS)}")
     ratio = rng.uniform(min_keep_ratio, max_keep_ratio)
     n_kept = min(max(math.ceil(ratio * n_patches), 1), n_patches - 1)
-    keep = np.stack([sample_block_mask(n_patches, n_kept, min_block, rng) for _ in range(batch_size)])
+    keep = np.stack([SAMPLERS[sampler](n_patches, n_kept, min_block, rng) for _ in range(batch_size)])
     positions = np.broadcast_to(np.arange(n_patches), keep.shape)
     context = positions[keep].reshape(batch_size, n_kept)
     target = positions[~keep].reshape(batch_size, n_patches - n_kept)

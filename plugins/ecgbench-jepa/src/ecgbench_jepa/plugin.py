@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ecgbench import ModelSpec, hookimpl
+from ecgbench import ModelSpec, WeightsSpec, hookimpl
 
 CITATION = (
     "Weimann K, Conrad TOF. Self-Supervised Pre-Training with Joint-Embedding Predictive Architecture "
@@ -24,11 +24,12 @@ CI_PRETRAIN = {
     "pretrain_warmup_steps": 200,
     "threads": 1,
 }
-#: The published ViT-XS pre-training (the size the authors trained on PTB-XL alone).
+#: The published ViT-XS pre-training (the size the authors trained on PTB-XL alone), at the
+#: published rate: 500 Hz, 25-sample (50 ms) patches, 10-s windows of 5,000 samples.
+#: ``--set vit_size=s`` (or ``b``) gives the other published sizes.
 PAPER_PRETRAIN = {
-    "dim": 192,
-    "depth": 8,
-    "n_heads": 4,
+    "vit_size": "xs",
+    "sample_rate_hz": 500.0,
     "pretrain_steps": 100_000,
     "pretrain_batch_size": 2048,
     "pretrain_warmup_steps": 10_000,
@@ -39,6 +40,8 @@ CI_PROBE = {"steps": 3000, "batch_size": 64, "eval_every": 500}
 #: The fine-tune's 10,000 steps of 128 cut to 1,200 steps of 64 with a 100-step warm-up
 #: (validation: 0.888 against 0.805 for 600 steps of 128 at the same cost).
 CI_FINETUNE = {"steps": 1200, "batch_size": 64, "warmup_steps": 100, "eval_every": 200}
+#: The second stage of the fine-tune after the linear probe, cut like CI_FINETUNE.
+CI_AFTER_LINEAR = {"after_steps": 600, "after_batch_size": 64, "after_warmup_steps": 50, "after_eval_every": 200}
 #: The validation and contract checks: a few steps of everything.
 TINY = {
     "dim": 32,
@@ -53,6 +56,10 @@ TINY = {
 }
 
 _COMMON = dict(task="classify-71-labels", citation=CITATION, reference=REFERENCE, license="MIT")
+#: Config fields a run may set differently from exported weights (ecgbench_jepa.config).
+_ADAPTABLE = ("eval_batch_size", "threads", "crop_stride_s")
+#: The authors' pre-trained encoder, converted by `ecgbench weights convert --from ecg-jepa IN OUT`.
+_CONVERTERS = {"ecg-jepa": "ecgbench_jepa.convert:convert"}
 
 
 @hookimpl
@@ -65,6 +72,8 @@ def ecgbench_register_models(register) -> None:
             config="ecgbench_jepa.config:LinearProbeConfig",
             budgets={"ci": {**CI_PRETRAIN, **CI_PROBE}, "paper": {**PAPER_PRETRAIN, "steps": 5000}},
             validate_overrides=TINY,
+            weights=WeightsSpec(accepts=("ecg-jepa-probe", "ecg-jepa-encoder"), adaptable=_ADAPTABLE,
+                                converters=_CONVERTERS),
             **_COMMON,
         )
     )
@@ -79,6 +88,23 @@ def ecgbench_register_models(register) -> None:
                 "paper": {**PAPER_PRETRAIN, "steps": 10_000},
             },
             validate_overrides=TINY,
+            weights=WeightsSpec(accepts=("ecg-jepa-finetune", "ecg-jepa-encoder"), adaptable=_ADAPTABLE),
+            **_COMMON,
+        )
+    )
+    register(
+        ModelSpec(
+            name="jepa-finetune-after-linear",
+            summary="ECG-JEPA: the linear probe, then encoder and attention pooling fine-tuned from it",
+            factory="ecgbench_jepa.model:create_finetune_after_linear",
+            config="ecgbench_jepa.config:FinetuneAfterLinearConfig",
+            budgets={
+                "ci": {**CI_PRETRAIN, **CI_PROBE, **CI_AFTER_LINEAR},
+                "paper": {**PAPER_PRETRAIN, "steps": 5000},
+            },
+            validate_overrides={**TINY, "after_steps": 4, "after_batch_size": 8, "after_eval_every": 2,
+                                "after_warmup_steps": 1},
+            weights=WeightsSpec(accepts=("ecg-jepa-probe", "ecg-jepa-encoder"), adaptable=_ADAPTABLE),
             **_COMMON,
         )
     )
@@ -90,6 +116,7 @@ def ecgbench_register_models(register) -> None:
             config="ecgbench_jepa.config:RandomInitProbeConfig",
             budgets={"ci": {**CI_PRETRAIN, **CI_PROBE}, "paper": {**PAPER_PRETRAIN, "steps": 5000}},
             validate_overrides=TINY,
+            weights=WeightsSpec(accepts=("ecg-jepa-probe",), adaptable=_ADAPTABLE),
             **_COMMON,
         )
     )

@@ -23,13 +23,14 @@ class Predictor(nn.Module):
     blocks the mask tokens are projected back to the encoder width.
     """
 
-    def __init__(self, *, dim: int, width: int, depth: int, n_heads: int, n_positions: int, init_depth: int):
+    def __init__(self, *, dim: int, width: int, depth: int, n_heads: int, n_positions: int, init_depth: int,
+                 norm_bias: bool = False):
         super().__init__()
         self.embed = nn.Linear(dim, width, bias=False)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, width))
         self.register_buffer("positions", sinusoidal_positions(n_positions, width), persistent=False)
-        self.blocks = nn.ModuleList(TransformerBlock(width, n_heads) for _ in range(depth))
-        self.norm = nn.LayerNorm(width, eps=NORM_EPS, bias=False)
+        self.blocks = nn.ModuleList(TransformerBlock(width, n_heads, norm_bias=norm_bias) for _ in range(depth))
+        self.norm = nn.LayerNorm(width, eps=NORM_EPS, bias=norm_bias)
         self.proj = nn.Linear(width, dim, bias=False)
         init_vit_weights(self, init_depth)
         nn.init.trunc_normal_(self.mask_token, std=INIT_STD)

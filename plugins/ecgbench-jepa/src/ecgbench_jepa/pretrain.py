@@ -46,6 +46,7 @@ def build_encoder(config: JEPAConfig, fs: float, dropout: float = 0.0) -> ViTEnc
         n_positions=window // patch,
         n_registers=config.n_registers,
         dropout=dropout,
+        norm_bias=config.norm_bias,
     )
 
 
@@ -69,6 +70,7 @@ class JEPA(nn.Module):
             n_heads=config.n_heads,
             n_positions=encoder.n_positions,
             init_depth=config.depth,
+            norm_bias=config.norm_bias,
         )
         self.target_encoder = copy.deepcopy(encoder).requires_grad_(False)
 
@@ -169,6 +171,7 @@ def pretrain_encoder(
                 max_keep_ratio=config.max_keep_ratio,
                 min_block=config.min_block_patches,
                 rng=rng,
+                sampler=config.mask_sampler,
             )
             context = torch.from_numpy(masks.context).to(device)
             target = torch.from_numpy(masks.target).to(device)
