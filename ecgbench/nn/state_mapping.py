@@ -12,7 +12,7 @@ of its shape: a conversion either maps everything or names what it could not.
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import torch
@@ -110,10 +110,12 @@ class SourceState:
         }
 
 
-def fill_target(network: nn.Module, values: Mapping[str, torch.Tensor], name: str) -> dict[str, torch.Tensor]:
+def fill_target(network: nn.Module, values: Mapping[str, torch.Tensor], name: str,
+                leave_out: Callable[[str], bool] | None = None) -> dict[str, torch.Tensor]:
     """``network``'s state dict with every entry replaced by ``values``; each key filled exactly
-    once with a tensor of its shape (cast to its dtype), or WeightsError naming the key."""
-    target = network.state_dict()
+    once with a tensor of its shape (cast to its dtype), or WeightsError naming the key.
+    ``leave_out`` names target keys the source cannot have (parts used only in training)."""
+    target = {k: v for k, v in network.state_dict().items() if leave_out is None or not leave_out(k)}
     missing = [k for k in target if k not in values]
     extra = [k for k in values if k not in target]
     if missing or extra:
@@ -130,9 +132,3 @@ def fill_target(network: nn.Module, values: Mapping[str, torch.Tensor], name: st
             )
         out[key] = value.detach().to(reference.dtype).clone().contiguous()
     return out
-
-
-def rename_all(source: SourceState, pairs: Iterable[tuple[str, str]],
-               shape_of: Callable[[str], tuple[int, ...]]) -> dict[str, torch.Tensor]:
-    """Take ``source_key`` for each ``(source_key, target_key)`` pair unchanged, checking the target's shape."""
-    return {target: source.take(src, shape_of(target)) for src, target in pairs}

@@ -133,3 +133,43 @@ def test_the_stage_log_covers_every_stage_in_order(cohort, tmp_path):
         "fusion"
     ]
     assert ctx.notes["n_parameters"] > 0
+
+
+def _imported(tiny_model, tmp_path) -> ProtoECGNet:
+    from ecgbench.weights import WeightsMetadata
+
+    weights = tiny_model.export_weights()
+    metadata = WeightsMetadata(architecture="protoecgnet", contents="model", model="protoecgnet",
+                               plugin="ecgbench-protoecgnet", plugin_version="0", config={})
+    fresh = ProtoECGNet(tiny_model.config, RunContext(seed=4, cache_dir=tmp_path, quiet=True))
+    fresh.import_weights(weights, metadata)
+    return fresh
+
+
+def test_exported_weights_predict_identically_without_training(tiny_model, cohort, tmp_path):
+    train, val, test = cohort.split()
+    fresh = _imported(tiny_model, tmp_path).fit(train, val)
+    np.testing.assert_array_equal(fresh.predict_proba(test.signals), tiny_model.predict_proba(test.signals))
+    assert fresh.prototype_info() == tiny_model.prototype_info()
+    assert fresh.ctx.notes["trained_in_this_run"] is False and not (tmp_path / "checkpoints").exists()
+
+
+def test_imported_weights_explain_records_whose_prototype_sources_are_not_in_the_data(tiny_model, cohort, tmp_path):
+    train, val, test = cohort.split()
+    other = train.subset(slice(0, 10), name="other")  # the prototypes' training records are mostly absent
+    fresh = _imported(tiny_model, tmp_path).fit(other, val)
+    explanations = fresh.explain(test.signals[:2], test.record_ids[:2].tolist(), tmp_path / "png")
+    assert len(explanations) == 2 and all((tmp_path / "png" / e["png"]).is_file() for e in explanations)
+
+
+def test_mean_window_pooling_averages_what_max_pooling_maximises():
+    import torch
+    from ecgbench_protoecgnet.prototypes import PrototypeLayer
+
+    z = torch.randn(3, 8, 12, generator=torch.Generator().manual_seed(0))
+    best, mean = (PrototypeLayer(2, 2, 8, 3, pooling=p) for p in ("max", "mean"))
+    mean.load_state_dict(best.state_dict())
+    windows = best.window_similarities(z)
+    torch.testing.assert_close(best(z)[0], windows.max(-1).values)
+    torch.testing.assert_close(mean(z)[0], windows.mean(-1))
+    assert torch.equal(best(z)[1], mean(z)[1])  # the matching window is the best one either way

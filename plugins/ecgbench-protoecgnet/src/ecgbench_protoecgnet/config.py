@@ -43,6 +43,12 @@ class ProtoECGNetConfig(BaseModel):
         description="cosine similarity in the latent space, or the log activation "
         "log((d+1)/(d+1e-4)) of the cosine distance d = 1 - cos",
     )
+    window_pooling: Literal["max", "mean"] = Field(
+        "max",
+        description="a time-localised prototype's similarity to a record: its best latent window ('max', the "
+        "matching stretch the explanations show) or the mean over all windows ('mean', what the reference "
+        "implementation's forward pass computes; needed for its converted weights)",
+    )
     last_layer_correct: float = Field(1.0, description="initial weight prototype -> own class")
     last_layer_incorrect: float = Field(
         -0.5, description="initial weight prototype -> other classes"

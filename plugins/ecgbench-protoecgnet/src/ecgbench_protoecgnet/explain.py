@@ -135,8 +135,9 @@ def _draw(
             loc="left",
         )
         source = proto["source_record_id"]
-        if source is None:
-            axes[r, 1].text(0.5, 0.5, "prototype has no training source", ha="center", fontsize=8)
+        if source is None or source not in model.source_signals:
+            why = "has no training source" if source is None else f"comes from training record {source}, not in this data"
+            axes[r, 1].text(0.5, 0.5, f"prototype {why}", ha="center", fontsize=8)
             axes[r, 1].set_axis_off()
             continue
         _plot_leads(

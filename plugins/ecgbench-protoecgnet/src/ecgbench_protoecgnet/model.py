@@ -15,6 +15,7 @@ from ecgbench.data.dataset import ECGDataset
 from ecgbench.errors import DataError
 from ecgbench.nn.checkpoints import checkpoint_path, load_checkpoint, save_checkpoint, training_key
 from ecgbench.nn.threads import torch_threads
+from ecgbench.weights import ModelWeights, WeightsMetadata
 from ecgbench_protoecgnet import __version__
 from ecgbench_protoecgnet.branches import branch_label_indices, load_branches
 from ecgbench_protoecgnet.config import ProtoECGNetConfig
@@ -43,6 +44,7 @@ class ProtoECGNet:
         self.sources: list[PrototypeSource | None] = []
         self.source_signals: dict[str, np.ndarray] = {}
         self.n_samples = 0
+        self.imported: tuple[ModelWeights, WeightsMetadata] | None = None
 
     # ----------------------------------------------------------------------------- fitting
     def fit(self, train: ECGDataset, val: ECGDataset) -> ProtoECGNet:
@@ -56,6 +58,8 @@ class ProtoECGNet:
             raise DataError(f"validation rate {val.fs} Hz differs from training rate {train.fs} Hz")
         cfg, ctx = self.config, self.ctx
         started = time.perf_counter()
+        if self.imported is not None:
+            return self._use_imported(train, started)
         self.pre = Preprocessor(train.fs, cfg.fs, cfg.highpass_hz, cfg.standardize).fit(
             train.signals
         )
@@ -102,15 +106,69 @@ class ProtoECGNet:
             raise DataError(
                 f"checkpoint {path}: prototype source records {missing[:3]} are not in the training split"
             )
+        self._keep_source_signals(train, xtr)
+        self._note_network(started)
+        return self
+
+    def _keep_source_signals(self, train: ECGDataset, xtr: np.ndarray) -> None:
+        """The preprocessed training records the prototypes come from (those in ``train``)."""
+        index = {rid: i for i, rid in enumerate(train.record_ids.tolist())}
         self.source_signals = {
-            s.record_id: xtr[index[s.record_id]] for s in self.sources if s is not None
+            s.record_id: xtr[index[s.record_id]] for s in self.sources if s is not None and s.record_id in index
         }
+
+    def _note_network(self, started: float) -> None:
+        ctx = self.ctx
         ctx.note("n_parameters", int(sum(p.numel() for p in self.net.parameters())))
         ctx.note(
             "n_prototypes", {b: br.prototypes.n_prototypes for b, br in self.net.branches.items()}
         )
         ctx.note("n_prototypes_without_source", sum(s is None for s in self.sources))
         ctx.note("fit_seconds", round(time.perf_counter() - started, 2))
+
+    # ------------------------------------------------------------------------------ weights
+    def export_weights(self) -> ModelWeights | None:
+        """Network, standardisation and the prototypes' source records after fit()."""
+        if self.net is None or self.pre is None:
+            return None
+        tensors = {f"net.{k}": v.detach().cpu() for k, v in self.net.state_dict().items()}
+        if self.pre.mean is not None:
+            tensors["preprocessor.mean"] = torch.from_numpy(self.pre.mean)
+            tensors["preprocessor.std"] = torch.from_numpy(self.pre.std)
+        extra = {"n_samples": self.n_samples, "sources": [None if s is None else s.to_dict() for s in self.sources]}
+        return ModelWeights(MODEL_NAME, "model", tensors, extra)
+
+    def import_weights(self, weights: ModelWeights, metadata: WeightsMetadata) -> None:
+        """Use these weights: fit() then only prepares the input pipeline (no training)."""
+        self.imported = (weights, metadata)
+
+    def _use_imported(self, train: ECGDataset, started: float) -> ProtoECGNet:
+        weights, _ = self.imported  # type: ignore[misc]
+        cfg = self.config
+        self.pre = Preprocessor(train.fs, cfg.fs, cfg.highpass_hz, cfg.standardize)
+        if "preprocessor.mean" in weights.tensors:
+            self.pre.mean = weights.tensors["preprocessor.mean"].cpu().numpy()
+            self.pre.std = weights.tensors["preprocessor.std"].cpu().numpy()
+        self.n_samples = int(weights.extra["n_samples"])
+        xtr = self.pre(train.signals)
+        if xtr.shape[-1] != self.n_samples:
+            raise DataError(
+                f"the weights were made for {self.n_samples} samples per lead at {cfg.fs:g} Hz "
+                f"({self.n_samples / cfg.fs:g} s); dataset {train.name!r} gives {xtr.shape[-1]}; use records of that length"
+            )
+        with torch.random.fork_rng(devices=[]), torch_threads(cfg.threads):
+            torch.manual_seed(self.ctx.seed)
+            self.net = ProtoECGNetModule(self.label_index, cfg, self.n_samples).to(self.ctx.device)
+        state = {k[len("net."):]: v for k, v in weights.tensors.items() if k.startswith("net.")}
+        missing, unexpected = self.net.load_state_dict(state, strict=False)
+        training_only = [k for k in missing if ".head." in k]  # the stage-1 heads train the backbones only
+        if unexpected or len(training_only) != len(missing):
+            raise DataError(f"weights do not fit the network: missing {missing[:5]}, unexpected {unexpected[:5]}")
+        self.net.eval()
+        self.sources = [None if s is None else PrototypeSource(**s) for s in weights.extra["sources"]]
+        self._keep_source_signals(train, xtr)
+        self.ctx.note("trained_in_this_run", False)
+        self._note_network(started)
         return self
 
     def _save(self, path: Path, stage_logs: list[dict]) -> None:

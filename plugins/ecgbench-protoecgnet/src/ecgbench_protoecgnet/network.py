@@ -54,7 +54,7 @@ class PrototypeBranch(nn.Module):
             extent
         ]
         self.prototypes = PrototypeLayer(
-            n_classes, per_class, config.proto_dim, length, config.similarity
+            n_classes, per_class, config.proto_dim, length, config.similarity, config.window_pooling
         )
         self.last_layer = nn.Linear(self.prototypes.n_prototypes, n_classes, bias=False)
         with torch.no_grad():

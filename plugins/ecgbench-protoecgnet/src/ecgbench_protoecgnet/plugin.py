@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ecgbench import ModelSpec, hookimpl
+from ecgbench import ModelSpec, WeightsSpec, hookimpl
 
 CITATION = (
     "Sethi S, Chen D, Statchen T, Burkhart MC, Bhandari N, Ramadan B, Beaulieu-Jones B. "
@@ -69,5 +69,10 @@ def ecgbench_register_models(register):
             citation=CITATION,
             reference="https://arxiv.org/abs/2504.08713",
             license="MIT",
+            weights=WeightsSpec(
+                accepts=("protoecgnet",),
+                adaptable=("threads", "explain_top_k", "explain_threshold"),
+                converters={"protoecgnet": "ecgbench_protoecgnet.convert:convert"},
+            ),
         )
     )

@@ -34,15 +34,21 @@ class PrototypeLayer(nn.Module):
     """``P = n_classes * per_class`` prototypes of shape ``[dim, length]`` in the latent space.
 
     A latent map ``z: float32[B, dim, W]`` is cut into the ``W - length + 1`` windows of
-    ``length`` steps; each prototype's similarity to a record is its best window's.
+    ``length`` steps; each prototype's similarity to a record is its best window's
+    (``pooling="max"``) or the mean over the windows (``"mean"``, what the reference
+    implementation's forward pass computes).
     """
 
     def __init__(
-        self, n_classes: int, per_class: int, dim: int, length: int, similarity: str = "cosine"
+        self, n_classes: int, per_class: int, dim: int, length: int, similarity: str = "cosine",
+        pooling: str = "max",
     ):
         super().__init__()
+        if pooling not in ("max", "mean"):
+            raise ValueError(f"window pooling {pooling!r} is not 'max' or 'mean'")
         self.length = length
         self.similarity = similarity
+        self.pooling = pooling
         self.prototypes = nn.Parameter(torch.randn(n_classes * per_class, dim, length))
         self.register_buffer("identity", class_identity(n_classes, per_class))
 
@@ -68,7 +74,9 @@ class PrototypeLayer(nn.Module):
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(similarity float32[B, P], best window int64[B, P])``."""
-        return self.window_similarities(z).max(dim=-1)
+        sims = self.window_similarities(z)
+        best, window = sims.max(dim=-1)
+        return (best if self.pooling == "max" else sims.mean(dim=-1)), window
 
     @property
     def max_similarity(self) -> float:
