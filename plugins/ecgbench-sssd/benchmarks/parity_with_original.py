@@ -1,6 +1,6 @@
 """Check that converted SSSD-ECG weights give the original network's output (float64).
 
-    python benchmarks/parity_with_original.py --original /path/to/SSSD-ECG/src/sssd [--size published|small]
+    python benchmarks/parity_with_original.py --original /path/to/SSSD-ECG/src/sssd [--size published|small] [--blocks 4]
 
 Needs a checkout of the original code (AI4HealthUOL/SSSD-ECG; nothing of it is in this
 repository) and its small dependencies ``einops`` and ``opt_einsum``. The script builds the
@@ -76,6 +76,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--original", type=Path, required=True, help="the original's src/sssd folder")
     parser.add_argument("--size", choices=["published", "small"], default="published")
+    parser.add_argument("--blocks", type=int, help="residual blocks for the output comparison (default: the "
+                        "config's; in float64 each S4 layer caches about 260 MB of kernel basis at the published width)")
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -83,6 +85,16 @@ def main() -> None:
     original = import_original(args.original)
     s4_module = sys.modules["models.S4Model"]
     config = published_config(args.original) | (SMALL if args.size == "small" else {})
+    if args.blocks:
+        torch.manual_seed(args.seed)
+        full = original.SSSD_ECG(**config)
+        with tempfile.TemporaryDirectory() as tmp:
+            torch.save({"model_state_dict": full.state_dict()}, Path(tmp) / "100000.pkl")
+            counts = convert(Path(tmp) / "100000.pkl").facts
+        print(f"{config['num_res_layers']} blocks: original keys {counts['source_keys']}, target keys "
+              f"{counts['target_keys']}, trainable parameters {counts['target_trainable_parameters']:,}")
+        del full
+        config = config | {"num_res_layers": args.blocks}
     torch.manual_seed(args.seed)
     net = original.SSSD_ECG(**config)
     with torch.no_grad():  # its output layer starts at zero; give it weights so outputs can differ
