@@ -153,7 +153,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         task=args.task, model=args.plugin, dataset=args.dataset, data_path=args.data_path, fs=args.fs,
         folds=args.folds, skip_bad=args.skip_bad, budget=args.budget, seed=args.seed, device=args.device,
         sets=args.set or [], results=args.out, leaderboards=leaderboards, quiet=args.quiet,
-        argv=sys.argv[1:],
+        argv=sys.argv[1:], weights=args.weights,
     )
     outcome = execute(request, registry)
     _print_run(outcome)
@@ -179,6 +179,47 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for check in checks:
         print(f"{'ok  ' if check.ok else 'FAIL'} {check.clause}{': ' + check.detail if check.detail else ''}")
     return 0 if all(c.ok for c in checks) else EXIT_CHECK
+
+
+# -- weights --------------------------------------------------------------------------------
+
+
+def cmd_weights_convert(args: argparse.Namespace) -> int:
+    from ecgbench.conversion import convert_checkpoint
+    from ecgbench.weights import n_parameters, read_header
+
+    path, metadata = convert_checkpoint(_registry(), args.format, args.source, args.out)
+    facts = metadata.converted_from.facts if metadata.converted_from else {}
+    print(f"{path}: {metadata.contents} weights of {metadata.architecture} for model {metadata.model}, "
+          f"{n_parameters(path):,} values in {len(read_header(path)[1])} tensors")
+    for key in sorted(facts):
+        if not isinstance(facts[key], dict):
+            print(f"  {key}: {facts[key]}")
+    config = " ".join(f"--set {k}={json.dumps(v)}" for k, v in sorted(metadata.config.items()))
+    print(f"evaluate with: ecgbench run --plugin {metadata.model} --weights {path} (config: {config})")
+    return 0
+
+
+def cmd_weights_formats(args: argparse.Namespace) -> int:
+    from ecgbench.conversion import converters
+
+    for fmt, (spec, target) in converters(_registry()).items():
+        print(f"{fmt:<14} -> {spec.name:<22} {target}")
+    return 0
+
+
+def cmd_weights_show(args: argparse.Namespace) -> int:
+    from ecgbench.records import sha256_file
+    from ecgbench.weights import n_parameters, read_metadata
+
+    metadata = read_metadata(args.file)
+    doc = {**metadata.model_dump(mode="json"), "sha256": sha256_file(args.file), "values": n_parameters(args.file)}
+    if args.json:
+        print(json.dumps(doc, indent=1))
+        return 0
+    for key, value in doc.items():
+        print(f"{key}: {json.dumps(value) if isinstance(value, dict | list) else value}")
+    return 0
 
 
 # -- leaderboard, score, data, phenotype ----------------------------------------------------
@@ -353,7 +394,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-leaderboard", dest="rebuild_leaderboard", action="store_false",
                    help="do not rebuild the leaderboards after the run")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--weights", type=Path, metavar="FILE",
+                   help="evaluate these weights (an ecgbench weights file) instead of training; their config "
+                   "must match the run's, --set adapts the settings the model allows (e.g. nfe)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("weights", help="weights files: convert published checkpoints, show what a file holds")
+    weights_sub = p.add_subparsers(dest="weights_command", required=True)
+    q = weights_sub.add_parser("convert", help="convert a published checkpoint into an ecgbench weights file")
+    q.add_argument("--from", dest="format", required=True, metavar="FORMAT",
+                   help="the checkpoint's format (`ecgbench weights formats` lists them)")
+    q.add_argument("source", type=Path, metavar="IN", help="the original checkpoint (read without unpickling code)")
+    q.add_argument("out", type=Path, metavar="OUT", help="the weights file to write (.safetensors)")
+    q.set_defaults(func=cmd_weights_convert)
+    q = weights_sub.add_parser("formats", help="the checkpoint formats the installed plugins convert")
+    q.set_defaults(func=cmd_weights_formats)
+    q = weights_sub.add_parser("show", help="a weights file's metadata: model, config, training data, provenance")
+    q.add_argument("file", type=Path)
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_weights_show)
 
     p = sub.add_parser("validate", help="check a model's task contract on a tiny phantom batch")
     p.add_argument("--plugin", "--model", dest="plugin", required=True)

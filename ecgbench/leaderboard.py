@@ -2,7 +2,10 @@
 
 One Markdown, CSV and JSON table per task. Rows are grouped in sections by (dataset,
 dataset fingerprint, budget): rows from different data or budgets are never ranked against
-each other. A row is one (model, variant), represented by its latest completed run;
+each other; runs that evaluated whole-model weights trained on other data (external validation)
+get sections of their own, one per training dataset. A row is one (model, variant, weights
+origin), represented by its latest completed run; rows evaluated from imported weights
+(``--weights``) are marked and kept apart from rows that trained in the run;
 where runs with several seeds exist, the spread of the main metric over seeds is shown
 separately from the bootstrap CI. Ranks are shown as ties (≈) when the main metric's CI
 overlaps the CI of the row ranked above. Wiring-check rows are listed but never ranked.
@@ -41,10 +44,12 @@ class Row:
     seed_spread: float | None
     rank: str = ""
     extra: dict = field(default_factory=dict)
+    origin: str = ""  # "" when trained in the run, else "weights <sha256[:8]>" of the imported file
 
     @property
     def label(self) -> str:
-        return f"{self.model} [{self.variant}]" if self.variant else self.model
+        label = f"{self.model} [{self.variant}]" if self.variant else self.model
+        return f"{label} · {self.origin}" if self.origin else label
 
     def metric(self, name: str) -> tuple[float | None, float | None, float | None]:
         m = self.record.metric(name)
@@ -61,10 +66,38 @@ class Section:
     higher_is_better: bool
     metric_names: list[str]
     floor: dict[str, float | None]
+    trained_on: str = ""  # external validation: the training data of the evaluated weights
 
     @property
     def title(self) -> str:
-        return f"{self.dataset} · budget {self.budget} · data {self.fingerprint[:12]}"
+        title = f"{self.dataset} · budget {self.budget} · data {self.fingerprint[:12]}"
+        return f"{title} · external validation: weights trained on {self.trained_on}" if self.trained_on else title
+
+
+def weights_origin(record: RunRecord) -> str:
+    """How a row's weights came about: '' when trained in the run, else the imported file's hash."""
+    if record.weights is None or record.weights.source != "imported" or not record.weights_sha256:
+        return ""
+    return f"weights {record.weights_sha256[:8]}"
+
+
+def trained_on(record: RunRecord) -> str:
+    """The training data of an external validation run ('' for any other run)."""
+    info = record.weights
+    if info is None or not info.external_validation:
+        return ""
+    data = info.training_data or {}
+    return f"{data.get('name') or 'unknown data'} (data {(data.get('fingerprint') or 'unknown')[:12]})"
+
+
+def weights_cell(record: RunRecord) -> str:
+    """The `weights` column: where imported weights came from."""
+    info = record.weights
+    if info is None or info.source != "imported":
+        return "trained in the run"
+    if info.converted_from:
+        return f"converted from {info.converted_from.get('format')} ({info.converted_from.get('source_name')})"
+    return f"run {record.trained_by_run}" if record.trained_by_run else f"file {info.file}"
 
 
 def _main_metric(record: RunRecord) -> tuple[str, bool]:
@@ -108,20 +141,20 @@ def build_sections(records: list[RunRecord]) -> dict[str, list[Section]]:
     for task, task_records in sorted(by_task.items()):
         version = max(r.task.version for r in task_records)
         current = [r for r in task_records if r.task.version == version]
-        groups: dict[tuple[str, str, str], dict[tuple[str, str], list[RunRecord]]] = {}
+        groups: dict[tuple[str, str, str, str], dict[tuple[str, str, str], list[RunRecord]]] = {}
         for r in current:
-            key = (r.dataset.name, r.dataset.fingerprint, r.budget)  # type: ignore[union-attr]
-            groups.setdefault(key, {}).setdefault((r.model.name, r.model.variant), []).append(r)
+            key = (r.dataset.name, r.dataset.fingerprint, r.budget, trained_on(r))  # type: ignore[union-attr]
+            groups.setdefault(key, {}).setdefault((r.model.name, r.model.variant, weights_origin(r)), []).append(r)
         sections = []
-        for (dataset, fingerprint, budget), row_runs in sorted(groups.items()):
+        for (dataset, fingerprint, budget, external), row_runs in sorted(groups.items()):
             rows = []
-            for (model, variant), runs in sorted(row_runs.items()):
+            for (model, variant, origin), runs in sorted(row_runs.items()):
                 runs.sort(key=lambda r: r.run_id)
                 latest_per_seed = {r.seed: r for r in runs}
                 main, _ = _main_metric(runs[-1])
                 values = [v for v in (rr.metric(main).value for rr in latest_per_seed.values() if rr.metric(main)) if v is not None]
                 spread = float(np.std(values, ddof=1)) if len(values) >= 2 else None
-                rows.append(Row(model, variant, runs[-1], sorted(latest_per_seed), spread))
+                rows.append(Row(model, variant, runs[-1], sorted(latest_per_seed), spread, origin=origin))
             main, higher = _main_metric(rows[0].record)
             names: list[str] = []
             for row in rows:
@@ -132,7 +165,8 @@ def build_sections(records: list[RunRecord]) -> dict[str, list[Section]]:
                     f = m.params.get("floor")
                     if isinstance(f, dict) and m.name not in floor:
                         floor[m.name] = f.get("value")
-            sections.append(Section(dataset, fingerprint, budget, _rank(rows, main, higher), main, higher, names, floor))
+            sections.append(Section(dataset, fingerprint, budget, _rank(rows, main, higher), main, higher, names, floor,
+                                    trained_on=external))
         out[task] = sections
     return out
 
@@ -156,6 +190,8 @@ def _row_cells(row: Row, section: Section) -> dict[str, str]:
             "seed_sd": fmt(row.seed_spread),
             "n_test": str(rec.dataset.splits.get("test", rec.dataset.splits.get("scored", rec.dataset.n_records))),
             "trained_on_eval_data": "yes" if rec.dataset.name in rec.model.training_datasets else "no",
+            "weights": weights_cell(rec),
+            "trained_on": section.trained_on,
             "plugin": f"{rec.model.plugin_dist} {rec.model.plugin_version}",
             "commit": rec.source.git_commit[:8] + ("+dirty" if rec.source.git_dirty else ""),
             "date": rec.finished_at[:10],
@@ -178,7 +214,12 @@ def _floor_cells(section: Section, columns: list[str]) -> dict[str, str]:
 def _columns(section: Section) -> list[str]:
     first = ["rank", "model", section.main_metric]
     rest = [n for n in section.metric_names if n != section.main_metric]
-    return first + rest + ["seeds", "seed_sd", "n_test", "trained_on_eval_data", "plugin", "commit", "date", "run_id"]
+    provenance = ["trained_on_eval_data"]
+    if any(row.origin for row in section.rows):  # only sections with imported weights say where they came from
+        provenance.append("weights")
+    if section.trained_on:
+        provenance.append("trained_on")
+    return first + rest + ["seeds", "seed_sd", "n_test", *provenance, "plugin", "commit", "date", "run_id"]
 
 
 def render_markdown(task: str, sections: list[Section]) -> str:
@@ -188,6 +229,13 @@ def render_markdown(task: str, sections: list[Section]) -> str:
         "its bootstrap 95% CI; `≈` marks ranks whose CIs overlap a neighbour; `seed_sd` is the spread "
         "over seeds (separate from the CI). Sections are never ranked against each other."
     )
+    if any(row.origin for section in sections for row in section.rows):
+        lines.append(
+            "\nRows marked `· weights <hash>` evaluated imported weights (`ecgbench run --weights`) without "
+            "training them in the run; the `weights` column says which run trained them or which published "
+            "checkpoint they were converted from. Sections titled *external validation* evaluate weights "
+            "trained on other data, on the statements both datasets carry."
+        )
     for section in sections:
         arrow = "↑" if section.higher_is_better else "↓"
         columns = _columns(section)
@@ -246,9 +294,12 @@ def render_json(task: str, sections: list[Section]) -> str:
                         "seeds": r.seeds,
                         "seed_sd": r.seed_spread,
                         "metrics": {m.name: {"value": m.value, "ci_low": m.ci_low, "ci_high": m.ci_high} for m in r.record.metrics},
+                        **({"weights": {"sha256": r.record.weights_sha256, "from": weights_cell(r.record)}}
+                           if r.origin else {}),
                     }
                     for r in s.rows
                 ],
+                **({"trained_on": s.trained_on} if s.trained_on else {}),
             }
             for s in sections
         ],

@@ -100,6 +100,43 @@ class Artifact(_Frozen):
     kind: str
 
 
+class WeightsInfo(_Frozen):
+    """The weights a run evaluated: exported by the run itself, or imported with ``--weights``."""
+
+    source: Literal["trained", "imported"] = Field(
+        description="'trained': fitted in this run (or taken from the training cache) and exported; "
+        "'imported': loaded with --weights, no training of what they hold"
+    )
+    location: Literal["results", "cache", "given"] = Field(
+        description="'results': beside the record (also listed as an artifact); 'cache': too large for the "
+        "results folder, kept under $ECGBENCH_CACHE; 'given': the file passed with --weights"
+    )
+    file: str = Field(description="relative to the record's folder, to $ECGBENCH_CACHE, or as given")
+    bytes: int
+    architecture: str = Field(description="the tensors' layout (a model name, or e.g. ecg-jepa-encoder)")
+    contents: Literal["model", "encoder"]
+    written_by: str = Field(description="model and plugin version that wrote the file")
+    training_data: dict[str, Any] | None = Field(
+        default=None, description="what the weights were trained on: name, fingerprint, folds, labels"
+    )
+    converted_from: dict[str, Any] | None = Field(
+        default=None, description="for converted published weights: format, source file and its sha256"
+    )
+    adapted: dict[str, list[Any]] = Field(
+        default_factory=dict, description="config fields the run set differently: {field: [weights', run's]}"
+    )
+    external_validation: bool = Field(
+        default=False,
+        description="whole-model weights trained on other data than the evaluated dataset (another "
+        "fingerprint), evaluated without any training on it",
+    )
+    shared_labels: list[str] | None = Field(
+        default=None,
+        description="external validation of a classifier: the statements both the training data and the "
+        "evaluated dataset carry; only these are scored",
+    )
+
+
 class RunError(_Frozen):
     stage: str
     type: str
@@ -129,6 +166,13 @@ class RunRecord(_Frozen):
     notes: dict[str, Any] = Field(default_factory=dict, description="facts the model or task attached")
     artifacts: list[Artifact] = Field(default_factory=list)
     errors: list[RunError] = Field(default_factory=list)
+    weights_sha256: str | None = Field(
+        default=None, description="sha256 of the weights file the run evaluated (exported or imported)"
+    )
+    trained_by_run: str | None = Field(
+        default=None, description="run_id of the run that trained the weights, when known"
+    )
+    weights: WeightsInfo | None = None
 
     def metric(self, name: str) -> Metric | None:
         return next((m for m in self.metrics if m.name == name), None)

@@ -48,6 +48,15 @@ from ecgbench.records import (
     write_samples,
 )
 from ecgbench.registry import Registry
+from ecgbench.run_weights import (
+    export,
+    import_into,
+    imported_info,
+    is_external,
+    plan_import,
+    restrict_labels,
+    shared_labels,
+)
 from ecgbench.specs import DatasetSpec, ModelSpec, TaskSpec, load_object
 from ecgbench.tasks.result import TaskResult
 
@@ -69,6 +78,7 @@ class RunRequest:
     sets: list[str] = field(default_factory=list)
     results: Path = Path("results")
     leaderboards: Path | None = None  # rebuilt by the caller after the run; checked before it
+    weights: Path | None = None  # evaluate these weights instead of training (ecgbench.run_weights)
     quiet: bool = False
     argv: list[str] = field(default_factory=list)
 
@@ -258,6 +268,7 @@ def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome
     except SpecError as exc:
         raise SpecError(f"model {model_spec.name!r} of plugin {plugin.name!r} ({plugin.dist} {plugin.version}): {exc}") from exc
     task_config = build_config(load_object(task.config), sets["task"], f"task {task.name!r}", exact=sets["task"])
+    weights_plan = plan_import(request.weights, model_spec, model_config, request.budget) if request.weights else None
     folds = FoldSplit.parse(request.folds) if request.folds else FoldSplit()
     check_seed(request.seed)
     dataset_spec, data_config = resolve_dataset(registry, request, task, sets["data"])
@@ -275,11 +286,20 @@ def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome
     stage = "load"
     dataset_info: DatasetInfo | None = None
     result: TaskResult | None = None
+    weights_info, weights_sha256, trained_by_run = None, None, None
+    if weights_plan is not None:
+        weights_sha256, trained_by_run = weights_plan.sha256, weights_plan.metadata.trained_by_run
     errors: list[RunError] = []
     ctx.device = device
     try:
         with ctx.phase("load"):
             dataset = load_object(dataset_spec.factory)(data_config)
+        if weights_plan is not None:
+            external = is_external(weights_plan, dataset)
+            shared = shared_labels(weights_plan, dataset) if external else None
+            weights_info = imported_info(weights_plan, external, shared)
+            if shared is not None:  # score only the statements both datasets carry
+                dataset = restrict_labels(dataset, shared)
         dataset_info = DatasetInfo(
             name=dataset_spec.name,
             config=_jsonable(data_config.model_dump()),
@@ -295,6 +315,8 @@ def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome
         with ctx.phase("build"):
             seed_everything(request.seed)
             model = factory(model_config, ctx)
+            if weights_plan is not None:
+                import_into(model, weights_plan, ctx.device, model_spec.name)
         stage = "task"
         runner = load_object(task.runner)
         result = runner(model=model, model_name=model_spec.name, dataset=dataset, folds=folds,
@@ -318,6 +340,14 @@ def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome
                 artifacts.append(Artifact(path=samples_path.name, sha256=sha256_file(samples_path), kind="samples"))
             for path, kind in result.artifacts:
                 artifacts.append(Artifact(path=str(Path(path).relative_to(out_dir)), sha256=sha256_file(Path(path)), kind=kind))
+            if weights_plan is None:
+                exported = export(model, spec=model_spec, plugin=(plugin.dist, plugin.version), config=model_config,
+                                  dataset=dataset, folds=folds, seed=request.seed, budget=request.budget,
+                                  run_id=run_id, out_dir=out_dir, cache_dir=ctx.cache_dir)
+                if exported is not None:
+                    weights_info, weights_sha256, weights_artifact = exported
+                    trained_by_run = run_id
+                    artifacts += [weights_artifact] if weights_artifact is not None else []
         except (RecordError, OSError) as exc:  # the record still says what the run measured
             errors.append(RunError(stage="write", type=type(exc).__name__, message=str(exc)))
     elif artifacts_dir.exists():
@@ -368,6 +398,9 @@ def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome
         notes=_jsonable({**ctx.notes, **(result.notes if result is not None else {})}),
         artifacts=artifacts,
         errors=errors,
+        weights_sha256=weights_sha256,
+        trained_by_run=trained_by_run,
+        weights=weights_info,
     )
     path = write_record(record, request.results)
     return RunOutcome(record=record, path=path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import types
 
 import numpy as np
+from pydantic import BaseModel
 
 from ecgbench import ModelSpec, hookimpl
 from ecgbench.registry import _EntryPoint
@@ -79,3 +80,72 @@ def create_wrong_lead_order(config: DummyConfig, ctx) -> WrongLeadOrderGenerator
 
 def create_nan_classifier(config: DummyConfig, ctx) -> NaNClassifier:
     return NaNClassifier()
+
+
+class PrevalenceConfig(BaseModel):
+    """A training setting (smoothing) and one that may differ at evaluation (batch)."""
+
+    smoothing: float = 0.0
+    batch: int = 8
+
+
+class PrevalenceClassifier:
+    """Predicts the (smoothed) training prevalence; exports it as weights and imports it."""
+
+    def __init__(self, config: PrevalenceConfig, ctx):
+        self.config, self.ctx = config, ctx
+        self.prevalence: np.ndarray | None = None
+        self.imported = None
+
+    def fit(self, train, val):
+        if self.imported is not None:
+            self.prevalence = self.imported.tensors["prevalence"].numpy()
+            self.ctx.note("trained_in_this_run", False)
+            return self
+        s = self.config.smoothing
+        self.prevalence = ((train.labels.sum(axis=0) + s) / (len(train) + 2 * s)).astype(np.float32)
+        self.ctx.note("trained_in_this_run", True)
+        return self
+
+    def predict_proba(self, x):
+        rng = np.random.default_rng(len(x))  # a little noise so records differ
+        return np.clip(self.prevalence[None, :] + rng.uniform(0, 1e-3, (len(x), 71)), 0, 1).astype(np.float32)
+
+    def export_weights(self):
+        import torch
+
+        from ecgbench.weights import ModelWeights
+
+        return ModelWeights("prevalence", "model", {"prevalence": torch.from_numpy(self.prevalence)})
+
+    def import_weights(self, weights, metadata):
+        self.imported = weights
+
+
+def create_prevalence_classifier(config: PrevalenceConfig, ctx) -> PrevalenceClassifier:
+    return PrevalenceClassifier(config, ctx)
+
+
+def convert_prevalence(path):
+    """A converter for 'prevalence-pt' files: a torch file holding {"prev": float32[71]}."""
+    from ecgbench.conversion import Converted
+    from ecgbench.nn.state_mapping import SourceState, load_foreign_checkpoint
+    from ecgbench.weights import ModelWeights, TrainingData
+
+    source = SourceState(load_foreign_checkpoint(path), path.name)
+    prevalence = source.take("prev", (71,))
+    facts = source.finish()
+    weights = ModelWeights("prevalence", "model", {"prevalence": prevalence}, config={"smoothing": 0.0})
+    return Converted(weights, TrainingData(name="elsewhere", labels=["NORM", "AFIB"]), facts)
+
+
+def prevalence_spec(name: str = "prevalence-clf", **extra) -> ModelSpec:
+    from ecgbench import WeightsSpec
+
+    return ModelSpec(
+        name=name, task="classify-71-labels", summary="prevalence with weights",
+        factory="fake_plugins:create_prevalence_classifier", config="fake_plugins:PrevalenceConfig",
+        weights=WeightsSpec(accepts=("prevalence",), adaptable=("batch",),
+                            converters={"prevalence-pt": "fake_plugins:convert_prevalence"}),
+        **extra,
+    )
