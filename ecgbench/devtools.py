@@ -4,6 +4,10 @@
 runs every entry of the matrix file (ci budget unless an entry says otherwise) as its own
 ``ecgbench run`` process, skipping entries whose model is not installed or whose data path is
 absent (said, not silent), then rebuilds ``leaderboards/``.
+
+An entry may name itself (``id = "flowecg-ci"``) and another may evaluate the weights that
+entry's latest completed run exported (``weights_of = "flowecg-ci"``: ``ecgbench run --weights``,
+no training), so that one training serves several sampling settings or datasets.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ import time
 import tomllib
 from pathlib import Path
 
+from ecgbench.context import default_cache_dir
 from ecgbench.leaderboard import build
-from ecgbench.records import scan_results
+from ecgbench.records import RunRecord, scan_results
 from ecgbench.registry import Registry
 
 
@@ -36,16 +41,37 @@ def _variant(entry: dict) -> str:
     return ",".join(sorted(model_sets))
 
 
-def _done(entry: dict, results: Path) -> bool:
+def _latest(entry: dict, results: Path) -> tuple[Path, RunRecord] | None:
+    """The latest completed run of a matrix entry, or None."""
     if not results.is_dir():
-        return False
-    for _, record in scan_results(results).records:
+        return None
+    found = None
+    for path, record in scan_results(results).records:
+        imported = record.weights is not None and record.weights.source == "imported"
         if (record.status == "completed" and record.task.name == entry["task"] and record.model.requested_as == entry["model"]
                 and record.model.variant == _variant(entry) and record.budget == entry.get("budget", "ci")
                 and record.dataset is not None and record.dataset.name == entry.get("dataset", "phantom")
-                and record.seed == entry.get("seed", 0)):
-            return True
-    return False
+                and record.seed == entry.get("seed", 0) and imported == ("weights_of" in entry)
+                and (found is None or record.run_id > found[1].run_id)):
+            found = (path, record)
+    return found
+
+
+def _done(entry: dict, results: Path) -> bool:
+    return _latest(entry, results) is not None
+
+
+def _weights_of(entry: dict, entries: list[dict], results: Path) -> Path | str:
+    """The weights file of the entry named by ``weights_of``, or why there is none."""
+    source = next((e for e in entries if e.get("id") == entry["weights_of"]), None)
+    if source is None:
+        return f"no entry with id {entry['weights_of']!r}"
+    latest = _latest(source, results)
+    if latest is None or latest[1].weights is None:
+        return f"entry {entry['weights_of']!r} has no completed run with exported weights yet"
+    path, record = latest
+    info = record.weights
+    return (path.parent / info.file) if info.location == "results" else default_cache_dir() / info.file
 
 
 def run_matrix(matrix: Path, results: Path, leaderboards: Path, only: str | None, missing_only: bool) -> int:
@@ -65,8 +91,16 @@ def run_matrix(matrix: Path, results: Path, leaderboards: Path, only: str | None
         if missing_only and _done(entry, results):
             print(f"DONE    {label}", flush=True)
             continue
+        argv = _argv(entry)
+        if "weights_of" in entry:
+            weights = _weights_of(entry, entries, results)
+            if isinstance(weights, str):
+                print(f"SKIPPED {label}: {weights}", flush=True)
+                continue
+            argv += ["--weights", str(weights)]
+            label += f" (weights of {entry['weights_of']})"
         start = time.perf_counter()
-        code = subprocess.call([sys.executable, "-m", "ecgbench.cli", *_argv(entry), "--out", str(results)])
+        code = subprocess.call([sys.executable, "-m", "ecgbench.cli", *argv, "--out", str(results)])
         print(f"{'OK     ' if code == 0 else 'FAILED '} {label} ({time.perf_counter() - start:.0f} s)", flush=True)
         failures += code != 0
     if not results.is_dir():

@@ -182,3 +182,16 @@ def test_the_leaderboard_marks_imported_rows_and_gives_external_validation_its_o
     assert external.trained_on.startswith("phantom (data ") and "external validation" in external.title
     text = render_markdown("classify-71-labels", sections)
     assert f"run {trained.record.run_id}" in text and "| weights |" in text and "| trained_on |" in text
+
+
+def test_a_matrix_entry_can_evaluate_the_weights_another_entry_exported(tmp_path, registry, trained):
+    from ecgbench.devtools import _done, _weights_of
+
+    train = {"id": "prev", "task": "classify-71-labels", "model": "prevalence-clf", "sets": ["smoothing=0.5"]}
+    evaluate = {"task": "classify-71-labels", "model": "prevalence-clf", "sets": ["smoothing=0.5"], "weights_of": "prev"}
+    results = tmp_path / "results"
+    assert _weights_of(evaluate, [train, evaluate], results) == weights_file(trained)
+    assert _done(train, results) and not _done(evaluate, results)  # an imported run is its own entry
+    run(tmp_path, registry, "smoothing=0.5", weights=weights_file(trained))
+    assert _done(evaluate, results)
+    assert "no entry with id 'nope'" in _weights_of({**evaluate, "weights_of": "nope"}, [train], results)
