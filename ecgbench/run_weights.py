@@ -66,11 +66,12 @@ def plan_import(path: Path, spec: ModelSpec, config: BaseModel, budget: str) -> 
     return WeightsImport(path, metadata, adapted, sha256_file(path), path.stat().st_size)
 
 
-def import_into(model: object, plan: WeightsImport, device: str, model_name: str) -> None:
-    """Hand the weights to the model (it uses them in fit())."""
+def import_into(model: object, plan: WeightsImport, model_name: str) -> None:
+    """Hand the weights (on the CPU; the model moves them to its device) to the model, which
+    uses them in fit()."""
     if not isinstance(model, ImportsWeights):
         raise WeightsMismatchError(f"model {model_name!r} declares weights it accepts but cannot import them")
-    weights, metadata = load_weights(plan.path, device="cpu" if device == "auto" else device)
+    weights, metadata = load_weights(plan.path)
     model.import_weights(weights, metadata)
 
 

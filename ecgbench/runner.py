@@ -316,7 +316,7 @@ def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome
             seed_everything(request.seed)
             model = factory(model_config, ctx)
             if weights_plan is not None:
-                import_into(model, weights_plan, ctx.device, model_spec.name)
+                import_into(model, weights_plan, model_spec.name)
         stage = "task"
         runner = load_object(task.runner)
         result = runner(model=model, model_name=model_spec.name, dataset=dataset, folds=folds,

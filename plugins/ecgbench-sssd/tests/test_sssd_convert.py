@@ -8,6 +8,7 @@ conjugate of P, cached FFT nodes), at small sizes so the tests take seconds.
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -273,3 +274,30 @@ def test_a_checkpoint_with_pickled_objects_is_refused_not_executed(tmp_path):
     torch.save({"model_state_dict": original_state(), "config": _NotATensor()}, path)
     with pytest.raises(WeightsError, match="not loaded"):
         convert(path)
+
+
+def test_a_converted_checkpoint_is_evaluated_by_a_run_without_training(tmp_path):
+    from ecgbench.conversion import convert_checkpoint
+    from ecgbench.records import sha256_file
+    from ecgbench.registry import Registry
+    from ecgbench.runner import RunRequest, execute
+
+    sizes = {"n_blocks": 1, "channels": 4, "s4_state": 8, "length": 1000, "step_embed_dim": 8,
+             "step_hidden_dim": 6, "label_embed_dim": 5}
+    state = original_state(**sizes)
+    state["final_conv.2.conv.weight"] *= 1e-3  # random weights, but outputs of ECG size (mV)
+    state["final_conv.2.conv.bias"] *= 0.0
+    write_checkpoint(tmp_path / "100000.pkl", state)
+    registry = Registry()
+    out, metadata = convert_checkpoint(registry, "sssd-ecg", tmp_path / "100000.pkl", tmp_path / "sssd.safetensors")
+    assert metadata.converted_from.source_sha256 == sha256_file(tmp_path / "100000.pkl")
+    network = [f"{k}={json.dumps(v)}" for k, v in metadata.config.items() if k in sizes]
+    request = RunRequest(
+        task="generate", model="sssd", budget="paper", weights=out, results=tmp_path / "results", quiet=True,
+        sets=[*network, "steps=2", "sample_batch_size=16", "data.n_records=100", "task.n_boot=10",
+              "task.floor=false", "task.tstr=false", "task.plot_records=0"],
+    )
+    record = execute(request, registry).record
+    assert record.status == "completed", record.errors
+    assert record.notes["trained_in_this_run"] is False and record.weights.converted_from["format"] == "sssd-ecg"
+    assert record.weights.adapted == {} and record.metric("nfe").value == 2  # sampling settings are not in the file
