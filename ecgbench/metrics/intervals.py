@@ -158,25 +158,29 @@ class ResamplingUnits:
 
     def __init__(self, n: int, groups: np.ndarray | None = None):
         self.n_rows = n
-        self.members: list[np.ndarray] | None = None
+        self._order: np.ndarray | None = None
         if groups is not None:
             groups = np.asarray(groups)
             if groups.shape != (n,):
                 raise DataError(f"groups has shape {groups.shape}, expected ({n},)")
             _, inverse = np.unique(groups.astype(str), return_inverse=True)
             if inverse.max(initial=-1) + 1 < n:
-                order = np.argsort(inverse, kind="stable")
-                self.members = np.split(order, np.cumsum(np.bincount(inverse))[:-1])
+                self._order = np.argsort(inverse, kind="stable")
+                self._counts = np.bincount(inverse)
+                self._starts = np.cumsum(self._counts) - self._counts
 
     @property
     def n_units(self) -> int:
-        return self.n_rows if self.members is None else len(self.members)
+        return self.n_rows if self._order is None else len(self._counts)
 
     def rows(self, units: np.ndarray) -> np.ndarray:
-        """Row indices of the drawn units (``int64[n_units]``)."""
-        if self.members is None:
+        """Row indices of the drawn units (``int64[n_units]``), each unit's rows together."""
+        if self._order is None:
             return units
-        return np.concatenate([self.members[u] for u in units])
+        counts = self._counts[units]
+        ends = np.cumsum(counts)
+        offsets = np.repeat(self._starts[units] - (ends - counts), counts) + np.arange(int(ends[-1]) if len(ends) else 0)
+        return self._order[offsets]
 
     def ci(self, stat: Callable[[np.ndarray], float], n_boot: int, seed: int) -> tuple[float, float]:
         """Bootstrap interval of ``stat(rows)``; (NaN, NaN) with fewer than 2 units."""
@@ -185,7 +189,7 @@ class ResamplingUnits:
         return bootstrap_ci(lambda units: stat(self.rows(units)), self.n_units, n_boot=n_boot, seed=seed)
 
     def describe(self) -> str:
-        if self.members is None:
+        if self._order is None:
             return CI_NOTE
         return f"{CI_NOTE.replace('records resampled', 'source recordings resampled')} ({self.n_units} recordings, all their rows kept together)"
 

@@ -199,9 +199,12 @@ def _summary(errors: np.ndarray) -> dict:
             "mae": round(float(np.abs(e).mean()), 2)}
 
 
-def select(dev: DevelopmentSet, start: DelineationSettings | None = None) -> dict:
-    """Run the whole procedure; the JSON-ready result (frozen values, LORO choices and errors)."""
-    start = start or DelineationSettings()
+def select(dev: DevelopmentSet) -> dict:
+    """Run the whole procedure; the JSON-ready result (frozen values, LORO choices and errors).
+
+    The thresholds no stage chooses come from ``FeatureDBConfig``'s defaults; every chosen one is
+    set by its stage's grid, so the result does not depend on the config's current values."""
+    start = FeatureDBConfig().delineation()
     selector = Selector(dev)
     frozen = selector.choose_all(start)
     held_out = {name: np.full(len(dev.reference["record"]), np.nan) for name in FIDUCIAL_NAMES}
