@@ -119,7 +119,7 @@ def _intervals(a: dict, path: Path, seed: int) -> list[MetricValue]:
     _require(a, path, *(f"{kind}_{k}" for kind in ("reference", "measured") for k in INTERVALS))
     reference = {k: _numbers(a, path, f"reference_{k}", 1, finite=False) for k in INTERVALS}
     measured = {k: _numbers(a, path, f"measured_{k}", 1, finite=False) for k in INTERVALS}
-    optional = {k: a[k] for k in ("sex", "avb1_truth", "lqt_truth") if k in a}
+    optional = {k: a[k] for k in ("sex", "avb1_truth", "lqt_truth", "recording") if k in a}
     _same_length(path, {**{f"reference_{k}": v for k, v in reference.items()},
                         **{f"measured_{k}": v for k, v in measured.items()}, **optional})
     n = len(reference["pr"])

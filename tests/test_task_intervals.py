@@ -86,3 +86,21 @@ def test_qt_database_windows_are_broken_down_by_recording(tmp_path):
     plots = {path.name: path for path, _ in result.artifacts}
     assert plots["errors-by-recording.png"].read_bytes()[:8] == PNG_MAGIC
     assert "bland-altman-qt.png" in plots
+
+
+def test_scoring_a_samples_file_resamples_its_recordings_as_the_run_did(tmp_path):
+    from ecgbench.metrics.intervals import interval_suite
+    from ecgbench.scoring import score_samples
+
+    rng = np.random.default_rng(1)
+    n = 30
+    arrays = {"recording": np.repeat([f"r{i}" for i in range(6)], 5), "sex": np.full(n, "M")}
+    reference, measured = {}, {}
+    for name, centre in (("pr", 160.0), ("qrs", 90.0), ("qt", 400.0), ("qtc", 420.0), ("hr", 70.0)):
+        reference[name] = arrays[f"reference_{name}"] = rng.normal(centre, 20.0, n)
+        measured[name] = arrays[f"measured_{name}"] = reference[name] + rng.normal(0.0, 10.0, n)
+    np.savez(tmp_path / "s.npz", **arrays)
+    scored = {m.name: m for m in score_samples("measure-intervals", tmp_path / "s.npz")}
+    direct = {m.name: m for m in interval_suite(reference, measured, sex=arrays["sex"], groups=arrays["recording"])}
+    assert "6 recordings" in scored["qt_mae"].params["ci"]
+    assert (scored["qt_mae"].ci_low, scored["qt_mae"].ci_high) == (direct["qt_mae"].ci_low, direct["qt_mae"].ci_high)
