@@ -15,7 +15,8 @@ The procedure (docs/qtdb-protocol.md describes the data it reads):
    Recordings weigh equally, whatever their number of beats.
 3. :data:`STAGES` in order, each choosing its parameters by the boundaries it moves, with the
    earlier stages' choices fixed: QRS (its onset and offset), T (its offset), P (its onset).
-   Candidate grids list the published value first; ties go to the earlier candidate.
+   Candidate grids list the published value (or, where none is published, the previous one)
+   first; ties go to the earlier candidate.
 4. LORO: for each recording, every stage is chosen on the other recordings (nested: the T stage
    builds on the QRS choice made without that recording), and the errors on the held-out
    recording with those choices are kept. Those held-out errors are the honest estimate of
