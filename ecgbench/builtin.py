@@ -16,12 +16,29 @@ def _interval_metrics() -> tuple[MetricSpec, ...]:
             MetricSpec(name=f"{name}_pearson_r", higher_is_better=True, description=f"Pearson r of {name.upper()} with the reference"),
             MetricSpec(name=f"{name}_bias", higher_is_better=False, unit=unit, description="Bland–Altman mean difference (measured − reference); smaller |bias| is better"),
         ]
+        if name != "hr":
+            metrics += _error_spread_metrics(name, name.upper())
     metrics += [
-        MetricSpec(name="avb1_auroc", higher_is_better=True, description="AUROC of PR for first-degree AV block"),
-        MetricSpec(name="lqt_auroc", higher_is_better=True, description="AUROC of QTc for long QT"),
+        MetricSpec(name="avb1_auroc", higher_is_better=True, description="AUROC of PR for first-degree AV block over every record (an abstention ties)"),
+        MetricSpec(name="lqt_auroc", higher_is_better=True, description="AUROC of QTc for long QT over every record (an abstention ties)"),
+        MetricSpec(name="coverage", higher_is_better=True, description="share of the records scored by the two AUROCs that have a measurement"),
         MetricSpec(name="abstain_rate", higher_is_better=False, description="share of records a measurer declined (NaN)"),
     ]
+    for name, label in (("p_on", "P onset"), ("qrs_on", "QRS onset"), ("qrs_off", "QRS offset"), ("t_off", "T offset")):
+        metrics.append(MetricSpec(name=f"{name}_bias", higher_is_better=False, unit="ms",
+                                  description=f"mean signed error of the {label} over matched reference beats; smaller |bias| is better"))
+        metrics += _error_spread_metrics(name, label)
     return tuple(metrics)
+
+
+def _error_spread_metrics(name: str, label: str) -> list[MetricSpec]:
+    """``<name>_sd`` and ``<name>_within_<10|20|40>ms``."""
+    specs = [MetricSpec(name=f"{name}_sd", higher_is_better=False, unit="ms",
+                        description=f"standard deviation of the signed error of {label}")]
+    for t in (10, 20, 40):
+        specs.append(MetricSpec(name=f"{name}_within_{t}ms", higher_is_better=True,
+                                description=f"share of references with the {label} within ±{t} ms (abstention = outside)"))
+    return specs
 
 
 TASKS = (
@@ -62,7 +79,9 @@ TASKS = (
     TaskSpec(
         name="measure-intervals",
         summary="PR, QRS, QT, QTc and heart rate per record against reference measurements",
-        version=1,
+        # 2: AUROCs over every record (abstentions tie), coverage, error SD and within-tolerance
+        # shares, beat-level fiducial agreement, bootstrap over source recordings.
+        version=2,
         contract="ecgbench.contracts.intervals",
         runner="ecgbench.tasks.intervals:run",
         config="ecgbench.tasks.intervals:IntervalsTaskConfig",

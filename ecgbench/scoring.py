@@ -6,7 +6,8 @@ published predictions and harness runs are scored in the same terms:
 - classify-71-labels: ``y_true``, ``y_score`` ``[n, 71]``; optional ``label_codes``,
   ``val_y_true`` and ``val_y_score`` (for the validation-chosen Fmax threshold);
 - measure-intervals: ``reference_<i>`` and ``measured_<i>`` for i in pr, qrs, qt, qtc, hr;
-  optional ``sex``, ``qtc_formula``, ``avb1_truth``, ``lqt_truth``;
+  optional ``sex``, ``qtc_formula``, ``avb1_truth``, ``lqt_truth`` and ``recording`` (the source
+  recording of each window: the bootstrap then resamples recordings, as the run does);
 - interpret-image: ``question_type``, ``question``, ``answer``, ``target``; optional ``options``
   (joined by " | ") and ``target_codes`` (joined by ",");
 - generate: ``generated`` and ``real`` ``[n, 12, T]`` in mV, ``fs``; optional
@@ -118,14 +119,15 @@ def _intervals(a: dict, path: Path, seed: int) -> list[MetricValue]:
     _require(a, path, *(f"{kind}_{k}" for kind in ("reference", "measured") for k in INTERVALS))
     reference = {k: _numbers(a, path, f"reference_{k}", 1, finite=False) for k in INTERVALS}
     measured = {k: _numbers(a, path, f"measured_{k}", 1, finite=False) for k in INTERVALS}
-    optional = {k: a[k] for k in ("sex", "avb1_truth", "lqt_truth") if k in a}
+    optional = {k: a[k] for k in ("sex", "avb1_truth", "lqt_truth", "recording") if k in a}
     _same_length(path, {**{f"reference_{k}": v for k, v in reference.items()},
                         **{f"measured_{k}": v for k, v in measured.items()}, **optional})
     n = len(reference["pr"])
     sex = a["sex"].astype(str) if "sex" in a else np.full(n, "")
     formula = str(a["qtc_formula"]) if "qtc_formula" in a else "bazett"
     truth = {k: a[k].astype(bool) if k in a else None for k in ("avb1_truth", "lqt_truth")}
-    return interval_suite(reference, measured, sex=sex, qtc_formula=formula, seed=seed, **truth)
+    groups = a["recording"].astype(str) if "recording" in a else None
+    return interval_suite(reference, measured, sex=sex, qtc_formula=formula, groups=groups, seed=seed, **truth)
 
 
 def _image(a: dict, path: Path, seed: int) -> list[MetricValue]:

@@ -6,7 +6,13 @@ import pytest
 from ecgbench.contracts.classify import check_probabilities
 from ecgbench.contracts.generate import check_nfe, check_samples
 from ecgbench.contracts.image import check_answers
-from ecgbench.contracts.intervals import IntervalMeasurements, check_measurements, qtc
+from ecgbench.contracts.intervals import (
+    BeatFiducials,
+    IntervalMeasurements,
+    abstain_implausible,
+    check_measurements,
+    qtc,
+)
 from ecgbench.data.leads import twelve_from_independent
 from ecgbench.errors import ContractViolation
 
@@ -91,6 +97,61 @@ def test_measurements_in_seconds_are_rejected():
 
 def test_an_unknown_qtc_formula_is_rejected():
     violation(check_measurements, _measurements(qtc_formula="hodges"), n=3, model="m")
+
+
+def _beats(**changes):
+    """Two beats of record 0 and one of record 2, boundaries in seconds."""
+    values = {
+        "record": np.array([0, 0, 2]),
+        "r": np.array([1.0, 2.0, 1.5]),
+        "p_on": np.array([0.8, np.nan, 1.3]),
+        "qrs_on": np.array([0.96, 1.96, 1.46]),
+        "qrs_off": np.array([1.05, 2.05, 1.55]),
+        "t_off": np.array([1.36, 2.36, np.nan]),
+    }
+    values.update(changes)
+    return BeatFiducials(**values)
+
+
+def test_measurements_without_fiducials_still_satisfy_the_contract():
+    assert _measurements().fiducials is None
+    check_measurements(_measurements(), n=3, model="m")
+
+
+def test_beat_fiducials_with_nan_boundaries_pass():
+    check_measurements(_measurements(fiducials=_beats()), n=3, model="m", duration_s=10.0)
+    check_measurements(_measurements(fiducials=BeatFiducials.empty()), n=3, model="m")
+
+
+@pytest.mark.parametrize(
+    ("changes", "clause"),
+    [
+        ({"record": np.array([0, 0, 3])}, "fiducials.record lies in [0, 3)"),
+        ({"record": np.array([0.0, 0.0, 2.0])}, "fiducials.record has dtype int64"),
+        ({"r": np.array([1.0, np.nan, 1.5])}, "fiducials.r is finite"),
+        ({"t_off": np.array([1.36, 2.36, 12.0])}, "fiducials.t_off are seconds inside the record"),
+        ({"qrs_off": np.array([0.9, 2.05, 1.55])}, "fiducials.qrs_on <= fiducials.qrs_off"),
+        ({"p_on": np.array([0.8, 2.0])}, "fiducials.p_on has shape [3]"),
+    ],
+)
+def test_beat_fiducials_that_break_a_clause_are_rejected(changes, clause):
+    error = violation(check_measurements, _measurements(fiducials=_beats(**changes)), n=3, model="m",
+                      duration_s=10.0)
+    assert clause in error.clause
+
+
+def test_implausible_values_become_counted_abstentions():
+    values, counts = abstain_implausible({
+        "pr": np.array([160.0, 20.0, np.nan]),
+        "qrs": np.array([564.0, 90.0, 100.0]),
+        "qt": np.array([400.0, 900.0, 150.0]),
+        "qtc": np.array([420.0, 1400.0, 200.0]),
+    })
+    np.testing.assert_array_equal(values["pr"], [160.0, np.nan, np.nan])
+    np.testing.assert_array_equal(values["qrs"], [np.nan, 90.0, 100.0])
+    np.testing.assert_array_equal(values["qt"], [400.0, np.nan, np.nan])
+    assert counts == {"pr": 1, "qrs": 1, "qt": 2}
+    np.testing.assert_array_equal(values["qtc"], [420.0, 1400.0, 200.0])  # derived, not judged here
 
 
 def test_qtc_formulas_match_hand_computation():

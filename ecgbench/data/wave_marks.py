@@ -11,15 +11,23 @@ Reference intervals of one beat, from the marks (ms):
     PR  = QRS onset - P onset          QRS = QRS offset - QRS onset        QT = T offset - QRS onset
     RR  = time from the previous beat to this one (see :func:`beat_rr`)     HR = 60000 / RR (bpm)
 
-An interval is NaN when a boundary it needs is unmarked.
+An interval is NaN when a boundary it needs is unmarked. :func:`reference_beats` turns a
+dataset's beat table (these marks, or the phantom's exact fiducials) into the beat-level
+reference the ``measure-intervals`` evaluator scores beat fiducials against.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+from ecgbench.contracts.intervals import FIDUCIAL_NAMES
+
+if TYPE_CHECKING:
+    from ecgbench.data.dataset import ECGDataset
 
 #: WFDB beat labels (normal, bundle branch block, atrial/nodal/ventricular premature, paced, fusion...).
 BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
@@ -37,6 +45,9 @@ FIDUCIALS: tuple[str, ...] = (
     "t_peak",
     "t_off",
 )
+#: Beat kind of ventricular beats in a beat table's ``kind`` column (the phantom's): no reference
+#: interval is taken from them, so no boundary of theirs is scored either.
+VENTRICULAR = "V"
 #: A reference beat annotation within this distance of a marked QRS peak is the same beat.
 MATCH_TOLERANCE_S = 0.15
 #: Without reference beat annotations, two marked beats count as consecutive when their gap is
@@ -124,3 +135,25 @@ def beat_span(beats: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """First and last marked sample of each beat (P onset ... T offset, whichever are marked)."""
     values = beats[list(FIDUCIALS)].to_numpy(dtype=float)
     return np.nanmin(values, axis=1), np.nanmax(values, axis=1)
+
+
+def reference_beats(data: ECGDataset) -> dict[str, np.ndarray] | None:
+    """The dataset's beat-level reference marks in seconds from the record's start, in the
+    form :func:`ecgbench.metrics.intervals.fiducial_errors` takes; None without any.
+
+    A beat's time is its QRS peak mark (``qrs_peak`` of wave marks, ``r_peak`` of the phantom),
+    or its QRS onset where the peak is unmarked. Beats the dataset lists as ventricular
+    (``kind`` "V": premature ventricular beats of the phantom) are left out, as they are from
+    its reference intervals; every marked beat of wave-mark files counts."""
+    if data.beats is None or data.beats.empty:
+        return None
+    beats = data.beats
+    if "kind" in beats.columns:
+        beats = beats[beats["kind"].astype(str) != VENTRICULAR]
+    peak = "qrs_peak" if "qrs_peak" in beats.columns else "r_peak"
+    time = beats[peak].fillna(beats["qrs_on"]).to_numpy(dtype=np.float64)
+    known = np.isfinite(time)
+    out = {"record": beats["record"].to_numpy(dtype=np.int64)[known], "time": time[known] / data.fs}
+    for name in FIDUCIAL_NAMES:
+        out[name] = beats[name].to_numpy(dtype=np.float64)[known] / data.fs
+    return out

@@ -7,12 +7,12 @@ QTc number names its correction formula.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from ecgbench.contracts.intervals import FIDUCIAL_NAMES, QTC_FORMULAS, BeatFiducials, qtc
 from ecgbench.contracts.intervals import INTERVALS as INTERVAL_NAMES
-from ecgbench.contracts.intervals import QTC_FORMULAS, qtc
 from ecgbench.errors import ConfigError, DataError
 from ecgbench.metrics.bootstrap import MetricValue, bootstrap_ci
 
@@ -23,6 +23,13 @@ LQT_CUTOFFS_MS: dict[str, float] = {"M": 450.0, "F": 460.0, "": 450.0}
 #: First-degree AV block: PR above this (ms).
 AVB1_PR_MS = 200.0
 CI_NOTE = "95% percentile bootstrap interval, records resampled"
+#: Tolerances (ms) of the "within" shares, as cardiology reports agreement.
+WITHIN_MS: tuple[int, ...] = (10, 20, 40)
+#: Intervals whose signed-error spread and within-tolerance shares are reported (ms only).
+ERROR_INTERVALS: tuple[str, ...] = ("pr", "qrs", "qt", "qtc")
+#: An error on a tolerance's edge (e.g. 10 samples at 250 Hz = 40 ms) counts as within it; this
+#: slack (ms) absorbs the last-bit rounding of times computed in seconds.
+TOLERANCE_SLACK_MS = 1e-6
 
 
 def _pairs(reference: np.ndarray, measured: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -67,12 +74,35 @@ def agreement(reference: np.ndarray, measured: np.ndarray) -> dict:
     }
 
 
-def detection(score: np.ndarray, positive: np.ndarray, threshold: float | np.ndarray) -> dict:
-    """Detection of a condition from a continuous measurement.
+def tied_auroc(score: np.ndarray, positive: np.ndarray) -> float:
+    """AUROC of ``score`` for ``positive`` over every record, where a NaN score (an abstention)
+    ties with every other record: each (positive, negative) pair that involves an abstention
+    counts 1/2, each other pair counts as in ``roc_auc_score``. That is the expected AUROC when
+    the abstained records are ranked at random, so abstaining on a hard record earns chance
+    level for its pairs, never more. NaN with one class only.
+    """
+    from sklearn.metrics import roc_auc_score
 
-    auroc: ``roc_auc_score(positive, score)`` (NaN with one class); accuracy, sensitivity and
-    specificity of ``score > threshold`` (a scalar or one threshold per record). Records with
-    a NaN score (abstentions) are left out and counted in ``n_abstained``.
+    score = np.asarray(score, dtype=np.float64)
+    positive = np.asarray(positive, dtype=bool)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if not n_pos or not n_neg:
+        return float("nan")
+    ok = np.isfinite(score)
+    y = positive[ok]
+    m_pos, m_neg = int(y.sum()), int((~y).sum())
+    measured = float(roc_auc_score(y, score[ok])) * m_pos * m_neg if m_pos and m_neg else 0.0
+    return (measured + 0.5 * (n_pos * n_neg - m_pos * m_neg)) / (n_pos * n_neg)
+
+
+def detection(score: np.ndarray, positive: np.ndarray, threshold: float | np.ndarray) -> dict:
+    """Detection of a condition from a continuous measurement, over every record.
+
+    auroc: :func:`tied_auroc` (an abstention ties with everything); auroc_measured: the AUROC
+    over the measured records alone (``roc_auc_score``), for reference; coverage: the share of
+    records with a score. accuracy, sensitivity and specificity of ``score > threshold`` (a
+    scalar or one threshold per record) are over the measured records, which have a decision;
+    ``n_abstained`` counts the others.
     """
     from sklearn.metrics import roc_auc_score
 
@@ -87,12 +117,14 @@ def detection(score: np.ndarray, positive: np.ndarray, threshold: float | np.nda
     n_pos, n_neg = int(y.sum()), int((~y).sum())
     nan = float("nan")
     return {
-        "auroc": float(roc_auc_score(y, s)) if n_pos and n_neg else nan,
+        "auroc": tied_auroc(score, positive),
+        "auroc_measured": float(roc_auc_score(y, s)) if n_pos and n_neg else nan,
+        "coverage": float(ok.mean()) if len(score) else nan,
         "accuracy": float((predicted == y).mean()) if len(y) else nan,
         "sensitivity": float(predicted[y].mean()) if n_pos else nan,
         "specificity": float((~predicted[~y]).mean()) if n_neg else nan,
-        "n": int(len(y)),
-        "n_positive": n_pos,
+        "n": int(len(score)),
+        "n_positive": int(positive.sum()),
         "n_abstained": int((~ok).sum()),
     }
 
@@ -115,29 +147,142 @@ def _reference_rr(reference: Mapping[str, np.ndarray]) -> np.ndarray:
     raise DataError("reference intervals need 'rr' (ms) or 'hr' (bpm) to correct QT")
 
 
-def _agreement_metrics(name: str, reference, measured, unit: str, extra: dict, seed: int, n_boot: int):
+class ResamplingUnits:
+    """What the bootstrap resamples: whole groups of rows (e.g. the windows cut from one source
+    recording), or every row on its own when no groups are given.
+
+    Windows of one recording share its patient, its lead placement and its noise, so they are
+    not independent; resampling them one by one would make the intervals too narrow. A
+    resample draws as many groups as there are, with replacement, and keeps all their rows.
+    """
+
+    def __init__(self, n: int, groups: np.ndarray | None = None):
+        self.n_rows = n
+        self._order: np.ndarray | None = None
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.shape != (n,):
+                raise DataError(f"groups has shape {groups.shape}, expected ({n},)")
+            _, inverse = np.unique(groups.astype(str), return_inverse=True)
+            if inverse.max(initial=-1) + 1 < n:
+                self._order = np.argsort(inverse, kind="stable")
+                self._counts = np.bincount(inverse)
+                self._starts = np.cumsum(self._counts) - self._counts
+
+    @property
+    def n_units(self) -> int:
+        return self.n_rows if self._order is None else len(self._counts)
+
+    def rows(self, units: np.ndarray) -> np.ndarray:
+        """Row indices of the drawn units (``int64[n_units]``), each unit's rows together."""
+        if self._order is None:
+            return units
+        counts = self._counts[units]
+        ends = np.cumsum(counts)
+        offsets = np.repeat(self._starts[units] - (ends - counts), counts) + np.arange(int(ends[-1]) if len(ends) else 0)
+        return self._order[offsets]
+
+    def ci(self, stat: Callable[[np.ndarray], float], n_boot: int, seed: int) -> tuple[float, float]:
+        """Bootstrap interval of ``stat(rows)``; (NaN, NaN) with fewer than 2 units."""
+        if self.n_units < 2:
+            return float("nan"), float("nan")
+        return bootstrap_ci(lambda units: stat(self.rows(units)), self.n_units, n_boot=n_boot, seed=seed)
+
+    def describe(self) -> str:
+        if self._order is None:
+            return CI_NOTE
+        return f"{CI_NOTE.replace('records resampled', 'source recordings resampled')} ({self.n_units} recordings, all their rows kept together)"
+
+
+def _signed_errors(reference: np.ndarray, measured: np.ndarray) -> np.ndarray:
+    """measured - reference where both are finite, NaN elsewhere."""
+    with np.errstate(invalid="ignore"):
+        return np.asarray(measured, dtype=np.float64) - np.asarray(reference, dtype=np.float64)
+
+
+def error_suite(
+    name: str,
+    errors: np.ndarray,
+    has_reference: np.ndarray,
+    units: ResamplingUnits,
+    *,
+    unit: str = "ms",
+    what: str = "records",
+    seed: int = 0,
+    n_boot: int = 200,
+    extra: dict | None = None,
+) -> list[MetricValue]:
+    """``<name>_sd`` and ``<name>_within_<t>ms`` for t in :data:`WITHIN_MS` from signed errors.
+
+    errors          float64[k] measured - reference, NaN where the measurer abstained or there is
+                    no reference.
+    has_reference   bool[k]: rows with a reference value (the denominator of the shares).
+
+    sd: standard deviation (ddof 1) of the finite errors. within: share of the rows with a
+    reference whose error lies within ±t; an abstention counts as outside, so the share
+    rewards neither guessing nor declining.
+    """
+    errors = np.asarray(errors, dtype=np.float64)
+    has_reference = np.asarray(has_reference, dtype=bool)
+
+    def sd(rows: np.ndarray) -> float:
+        e = errors[rows]
+        e = e[np.isfinite(e)]
+        return float(e.std(ddof=1)) if len(e) >= 2 else float("nan")
+
+    def share(t: float) -> Callable[[np.ndarray], float]:
+        def stat(rows: np.ndarray) -> float:
+            ref = has_reference[rows]
+            if not ref.any():
+                return float("nan")
+            with np.errstate(invalid="ignore"):
+                return float(np.mean(np.abs(errors[rows][ref]) <= t + TOLERANCE_SLACK_MS))
+        return stat
+
+    rows = np.arange(len(errors))
+    n_pairs = int(np.isfinite(errors).sum())
+    n_reference = int(has_reference.sum())
+    common = {"unit": unit, "seed": seed, "n_boot": n_boot, "ci": units.describe(), "n_reference": n_reference,
+              "over": what, **(extra or {})}
+    out = [MetricValue(f"{name}_sd", sd(rows), *units.ci(sd, n_boot, seed), n=n_pairs, params={
+        **common, "definition": "standard deviation (ddof 1) of measured - reference"})]
+    for t in WITHIN_MS:
+        out.append(MetricValue(f"{name}_within_{t}ms", share(t)(rows), *units.ci(share(t), n_boot, seed),
+                               n=n_reference, params={
+            **common, "tolerance_ms": t,
+            "definition": f"share of the {what} with a reference whose |measured - reference| <= {t} ms; "
+                          "an abstention counts as outside"}))
+    return out
+
+
+def _agreement_metrics(name: str, reference, measured, unit: str, extra: dict, units: ResamplingUnits,
+                       seed: int, n_boot: int) -> list[MetricValue]:
     ref, mea, both = _pairs(reference, measured)
     result = agreement(ref, mea)
-    r, m = ref[both], mea[both]
     n = result["n_pairs"]
 
-    def mae(idx):
-        return float(np.abs(m[idx] - r[idx]).mean())
+    def pairs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ok = both[rows]
+        return ref[rows][ok], mea[rows][ok]
 
-    def bias(idx):
-        return float((m[idx] - r[idx]).mean())
+    def mae(rows):
+        r, m = pairs(rows)
+        return float(np.abs(m - r).mean()) if len(r) else float("nan")
 
-    def corr(idx):
-        a, b = r[idx], m[idx]
-        if np.ptp(a) == 0 or np.ptp(b) == 0:
+    def bias(rows):
+        r, m = pairs(rows)
+        return float((m - r).mean()) if len(r) else float("nan")
+
+    def corr(rows):
+        r, m = pairs(rows)
+        if len(r) < 2 or np.ptp(r) == 0 or np.ptp(m) == 0:
             return float("nan")
-        return float(np.corrcoef(a, b)[0, 1])
+        return float(np.corrcoef(r, m)[0, 1])
 
-    ci = {}
-    for key, stat in (("mae", mae), ("bias", bias), ("pearson_r", corr)):
-        ci[key] = bootstrap_ci(stat, n, n_boot=n_boot, seed=seed) if n >= 2 else (float("nan"),) * 2
+    ci = {key: units.ci(stat, n_boot, seed) if n >= 2 else (float("nan"),) * 2
+          for key, stat in (("mae", mae), ("bias", bias), ("pearson_r", corr))}
     common = {"unit": unit, "n_pairs": n, "abstain_rate": result["abstain_rate"], "seed": seed,
-              "n_boot": n_boot, "ci": CI_NOTE + " (records with both values)", **extra}
+              "n_boot": n_boot, "ci": units.describe() + " (records with both values)", **extra}
     return [
         MetricValue(f"{name}_mae", result["mae"], *ci["mae"], n=n,
                     params={**common, "definition": "mean |measured - reference|"}),
@@ -149,23 +294,22 @@ def _agreement_metrics(name: str, reference, measured, unit: str, extra: dict, s
     ]
 
 
-def _detection_metric(name, score, truth, threshold, params, seed, n_boot) -> MetricValue:
-    from sklearn.metrics import roc_auc_score
-
+def _detection_metric(name, score, truth, threshold, params, units: ResamplingUnits, seed, n_boot) -> MetricValue:
+    score = np.asarray(score, dtype=np.float64)
+    truth = np.asarray(truth, dtype=bool)
     result = detection(score, truth, threshold)
-    ok = np.isfinite(np.asarray(score, dtype=np.float64))
-    s, y = np.asarray(score, dtype=np.float64)[ok], np.asarray(truth, dtype=bool)[ok]
 
-    def auroc(idx):
-        yy = y[idx]
-        return float(roc_auc_score(yy, s[idx])) if yy.any() and not yy.all() else float("nan")
+    def auroc(rows):
+        return tied_auroc(score[rows], truth[rows])
 
-    low, high = (bootstrap_ci(auroc, len(s), n_boot=n_boot, seed=seed) if np.isfinite(result["auroc"])
-                 else (float("nan"), float("nan")))
+    low, high = (units.ci(auroc, n_boot, seed) if np.isfinite(result["auroc"]) else (float("nan"), float("nan")))
     return MetricValue(name, result["auroc"], low, high, n=result["n"], params={
-        **params, **{k: result[k] for k in ("accuracy", "sensitivity", "specificity", "n_positive", "n_abstained")},
+        **params, **{k: result[k] for k in ("auroc_measured", "coverage", "accuracy", "sensitivity", "specificity",
+                                            "n_positive", "n_abstained")},
+        "definition": "AUROC over every record; an abstention ties with every other record (its pairs count 1/2)",
+        "decisions": "accuracy, sensitivity and specificity are over the measured records",
         "seed": seed, "n_boot": n_boot,
-        "ci": CI_NOTE + "; a resample with one class only is redrawn",
+        "ci": units.describe() + "; a resample with one class only is redrawn",
     })
 
 
@@ -179,23 +323,27 @@ def interval_suite(
     lqt_truth: np.ndarray | None = None,
     lqt_cutoffs_ms: Mapping[str, float] = LQT_CUTOFFS_MS,
     avb1_pr_ms: float = AVB1_PR_MS,
+    groups: np.ndarray | None = None,
     seed: int = 0,
     n_boot: int = 200,
 ) -> list[MetricValue]:
-    """``<pr|qrs|qt|qtc|hr>_{mae,pearson_r,bias}``, ``avb1_auroc``, ``lqt_auroc`` and
-    ``abstain_rate``.
+    """``<pr|qrs|qt|qtc|hr>_{mae,pearson_r,bias}``, ``<pr|qrs|qt|qtc>_sd`` and
+    ``_within_<10|20|40>ms``, ``avb1_auroc``, ``lqt_auroc``, ``coverage`` and ``abstain_rate``.
 
     ``reference``: 'pr', 'qrs', 'qt' (ms), 'rr' (ms) and/or 'hr' (bpm). The reference QTc is
     computed from reference QT and RR with ``qtc_formula``, the formula of the measured QTc;
     without 'rr', a given reference 'qtc' (corrected with that same formula) is used, else
     RR = 60000 / HR. ``measured``: 'pr', 'qrs', 'qt', 'qtc' (ms), 'hr' (bpm). An interval
-    missing on either side is skipped.
+    missing on either side is skipped. ``groups`` (``[n]``, e.g. the source recording of each
+    window) makes every bootstrap resample whole groups (:class:`ResamplingUnits`).
 
     First-degree AV block: truth = ``avb1_truth`` or reference PR > ``avb1_pr_ms``; score =
     measured PR. Long QT: truth = ``lqt_truth`` or reference QTc > the record's sex cut-off;
     score = measured QTc minus that cut-off (so one ranking respects both cut-offs; with a
-    single cut-off it ranks as QTc itself). Accuracy, sensitivity and specificity at the
-    clinical threshold are in the params.
+    single cut-off it ranks as QTc itself). Both AUROCs score every record with a truth, an
+    abstention tying with every other record (:func:`tied_auroc`); ``coverage`` is the share of
+    those (record, condition) pairs that have a measurement. Accuracy, sensitivity and
+    specificity at the clinical threshold are in the params.
     """
     if qtc_formula not in QTC_FORMULAS:
         raise ConfigError(f"unknown QTc formula {qtc_formula!r}; choose one of {', '.join(QTC_FORMULAS)}")
@@ -205,18 +353,24 @@ def interval_suite(
     if "hr" not in reference and "rr" in reference:
         with np.errstate(divide="ignore"):
             reference["hr"] = 60000.0 / np.asarray(reference["rr"], dtype=np.float64)
+    n = len(np.asarray(sex))
+    units = ResamplingUnits(n, groups)
     out: list[MetricValue] = []
     counts: dict[str, tuple[int, int]] = {}  # interval -> (records with a reference, abstained)
     for name in INTERVAL_NAMES:
         if name not in reference or name not in measured:
             continue
         extra = {"qtc_formula": qtc_formula} if name == "qtc" else {}
-        metrics = _agreement_metrics(name, reference[name], measured[name], "bpm" if name == "hr" else "ms",
-                                     extra, seed, n_boot)
+        unit = "bpm" if name == "hr" else "ms"
+        out.extend(_agreement_metrics(name, reference[name], measured[name], unit, extra, units, seed, n_boot))
         ref, mea, both = _pairs(reference[name], measured[name])
+        if name in ERROR_INTERVALS:
+            errors = np.where(both, _signed_errors(ref, mea), np.nan)
+            out.extend(error_suite(name, errors, np.isfinite(ref), units, unit=unit, seed=seed, n_boot=n_boot,
+                                   extra=extra))
         counts[name] = (int(np.isfinite(ref).sum()), int(np.isfinite(ref).sum() - both.sum()))
-        out.extend(metrics)
 
+    coverage: dict[str, tuple[int, int]] = {}  # condition -> (records scored, records measured)
     if "pr" in measured and (avb1_truth is not None or "pr" in reference):
         score = np.asarray(measured["pr"], dtype=np.float64)
         if avb1_truth is not None:
@@ -224,9 +378,11 @@ def interval_suite(
         else:
             ref_pr = np.asarray(reference["pr"], dtype=np.float64)
             truth, known, source = ref_pr > avb1_pr_ms, np.isfinite(ref_pr), f"reference PR > {avb1_pr_ms:g} ms"
+        sub = ResamplingUnits(int(known.sum()), None if groups is None else np.asarray(groups)[known])
         out.append(_detection_metric("avb1_auroc", score[known], truth[known], avb1_pr_ms, {
             "condition": "first-degree AV block", "score": "measured PR (ms)", "truth": source,
-            "threshold_ms": avb1_pr_ms}, seed, n_boot))
+            "threshold_ms": avb1_pr_ms}, sub, seed, n_boot))
+        coverage["avb1"] = (int(known.sum()), int(np.isfinite(score[known]).sum()))
 
     if "qtc" in measured and (lqt_truth is not None or "qtc" in reference):
         cut = lqt_cutoffs(sex, lqt_cutoffs_ms)
@@ -238,10 +394,19 @@ def interval_suite(
         else:
             truth, known = reference["qtc"] > cut, np.isfinite(reference["qtc"])
             source = "reference QTc > sex cut-off"
+        sub = ResamplingUnits(int(known.sum()), None if groups is None else np.asarray(groups)[known])
         out.append(_detection_metric("lqt_auroc", score[known], truth[known], 0.0, {
             "condition": "long QT", "score": "measured QTc minus the record's cut-off (ms)",
-            "truth": source, "qtc_formula": qtc_formula, "cutoffs_ms": dict(lqt_cutoffs_ms)}, seed, n_boot))
+            "truth": source, "qtc_formula": qtc_formula, "cutoffs_ms": dict(lqt_cutoffs_ms)}, sub, seed, n_boot))
+        coverage["lqt"] = (int(known.sum()), int(np.isfinite(score[known]).sum()))
 
+    if coverage:
+        n_scored = sum(c[0] for c in coverage.values())
+        n_measured = sum(c[1] for c in coverage.values())
+        out.append(MetricValue("coverage", n_measured / n_scored if n_scored else float("nan"), n=n_scored, params={
+            "definition": "share of the (record, condition) pairs scored by avb1_auroc and lqt_auroc whose "
+                          "score is a measurement, not an abstention",
+            "per_condition": {k: (c[1] / c[0] if c[0] else None) for k, c in coverage.items()}}))
     if counts:
         n_ref = sum(c[0] for c in counts.values())
         n_abstained = sum(c[1] for c in counts.values())
@@ -249,3 +414,117 @@ def interval_suite(
             "definition": "share of (record, interval) pairs with a reference whose measurement is NaN",
             "per_interval": {k: (c[1] / c[0] if c[0] else None) for k, c in counts.items()}}))
     return out
+
+
+#: A measured beat whose time lies within this distance (s) of a reference beat's QRS mark is
+#: the same beat (the QRS-detection tolerance of the delineation literature).
+BEAT_MATCH_S = 0.15
+
+
+def match_beats(
+    reference_record: np.ndarray,
+    reference_time: np.ndarray,
+    measured_record: np.ndarray,
+    measured_time: np.ndarray,
+    tolerance_s: float = BEAT_MATCH_S,
+) -> np.ndarray:
+    """``int64[k]``: for each reference beat, the index of the measured beat of the same record
+    nearest in time, when within ``tolerance_s``; -1 when there is none. Times in seconds."""
+    ref_record = np.asarray(reference_record, dtype=np.int64)
+    ref_time = np.asarray(reference_time, dtype=np.float64)
+    mea_record = np.asarray(measured_record, dtype=np.int64)
+    mea_time = np.asarray(measured_time, dtype=np.float64)
+    out = np.full(len(ref_record), -1, dtype=np.int64)
+    if len(mea_record) == 0 or len(ref_record) == 0:
+        return out
+    # One sorted key per beat: records far apart on one axis, so a search never crosses records.
+    spacing = 2.0 * max(np.nanmax(np.abs(ref_time)), np.nanmax(np.abs(mea_time)), 0.0) + 4.0 * tolerance_s + 1.0
+    order = np.lexsort((mea_time, mea_record))
+    keys = mea_record[order] * spacing + mea_time[order]
+    wanted = ref_record * spacing + ref_time
+    right = np.clip(np.searchsorted(keys, wanted), 1, len(keys) - 1) if len(keys) > 1 else np.zeros(len(wanted), np.int64)
+    left = np.maximum(right - 1, 0)
+    nearest = np.where(np.abs(keys[left] - wanted) <= np.abs(keys[right] - wanted), left, right)
+    close = np.abs(keys[nearest] - wanted) <= tolerance_s
+    close &= mea_record[order][nearest] == ref_record
+    out[close] = order[nearest[close]]
+    return out
+
+
+def fiducial_errors(reference: Mapping[str, np.ndarray], measured: BeatFiducials) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Signed errors (ms, measured - reference) per reference beat and boundary.
+
+    reference   'record' (int64[k], row of the measured batch), 'time' (float64[k], the beat's
+                QRS mark in s) and the boundaries of :data:`FIDUCIAL_NAMES` in s (NaN = not
+                marked).
+    Returns ({name: float64[k] errors, NaN where unmarked, unmatched or abstained}, the index of
+    the matched measured beat per reference beat, -1 when unmatched).
+    """
+    match = match_beats(reference["record"], reference["time"], measured.record, measured.r)
+    matched = match >= 0
+    errors = {}
+    for name in FIDUCIAL_NAMES:
+        ref = np.asarray(reference[name], dtype=np.float64)
+        mea = np.full(len(ref), np.nan)
+        mea[matched] = getattr(measured, name)[match[matched]]
+        errors[name] = 1000.0 * _signed_errors(ref, mea)
+    return errors, match
+
+
+def fiducial_suite(
+    reference: Mapping[str, np.ndarray],
+    measured: BeatFiducials,
+    *,
+    groups: np.ndarray | None = None,
+    seed: int = 0,
+    n_boot: int = 200,
+) -> list[MetricValue]:
+    """``<p_on|qrs_on|qrs_off|t_off>_bias``, ``_sd`` and ``_within_<10|20|40>ms`` over the
+    reference beats (:func:`fiducial_errors`; ``reference`` as there).
+
+    bias and sd are the mean and standard deviation (ddof 1) of the signed errors of the
+    matched beats where both sides have the boundary; the within shares are over every
+    reference beat with the mark, a missed beat or an abstention counting as outside.
+    ``groups`` (``[n_records]``, e.g. the source recording of each window) makes the bootstrap
+    resample whole groups of beats. ``_sd`` also carries ``sd_within_recording_mean``: the
+    mean over recordings (groups, or records without groups) of the SD within each, the way
+    the QT Database delineation literature averages it, beside the pooled SD that is the value.
+    """
+    errors, match = fiducial_errors(reference, measured)
+    record = np.asarray(reference["record"], dtype=np.int64)
+    labels = record if groups is None else np.asarray(groups)[record]
+    units = ResamplingUnits(len(record), labels)
+    out: list[MetricValue] = []
+    for name in FIDUCIAL_NAMES:
+        e = errors[name]
+        has_reference = np.isfinite(np.asarray(reference[name], dtype=np.float64))
+
+        def bias(rows: np.ndarray, e: np.ndarray = e) -> float:
+            x = e[rows]
+            x = x[np.isfinite(x)]
+            return float(x.mean()) if len(x) else float("nan")
+
+        n_pairs = int(np.isfinite(e).sum())
+        extra = {"n_reference_beats": int(has_reference.sum()),
+                 "n_matched_beats": int((has_reference & (match >= 0)).sum()),
+                 "match_tolerance_s": BEAT_MATCH_S}
+        out.append(MetricValue(f"{name}_bias", bias(np.arange(len(e))), *units.ci(bias, n_boot, seed), n=n_pairs,
+                               params={"unit": "ms", "definition": "mean(measured - reference) over matched beats",
+                                       "seed": seed, "n_boot": n_boot, "ci": units.describe(), **extra}))
+        spread = error_suite(name, e, has_reference, units, what="reference beats", seed=seed, n_boot=n_boot,
+                             extra=extra)
+        spread[0].params["sd_within_recording_mean"] = _mean_within_sd(e, labels)
+        out.extend(spread)
+    return out
+
+
+def _mean_within_sd(errors: np.ndarray, labels: np.ndarray) -> float:
+    """Mean over label groups (with at least 2 finite errors) of the SD (ddof 1) within each."""
+    sds = []
+    labels = np.asarray(labels).astype(str)
+    for label in np.unique(labels):
+        e = errors[labels == label]
+        e = e[np.isfinite(e)]
+        if len(e) >= 2:
+            sds.append(float(e.std(ddof=1)))
+    return float(np.mean(sds)) if sds else float("nan")

@@ -76,3 +76,41 @@ def roc_png(score: np.ndarray, positive: np.ndarray, name: str, path: str | Path
     ax.set_aspect("equal")
     fig.tight_layout()
     return _save(fig, path)
+
+
+def errors_by_recording_png(
+    panels: dict[str, tuple[np.ndarray, np.ndarray]], unit: str, path: str | Path
+) -> Path:
+    """One strip per quantity: the signed errors (measured - reference) of every window or
+    beat, one column per source recording, with the ±20 ms band shaded, so the recordings
+    where a measurer fails stand out. ``panels``: title -> (recording per row, error per row);
+    NaN errors (abstentions, unmatched beats) are counted under each column instead of drawn."""
+    from matplotlib.figure import Figure
+
+    recordings = sorted({str(g) for groups, _ in panels.values() for g in np.asarray(groups).tolist()})
+    position = {name: i for i, name in enumerate(recordings)}
+    fig = Figure(figsize=(max(6.0, 0.32 * len(recordings) + 2.0), 2.2 * len(panels) + 0.8))
+    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
+    jitter = np.random.default_rng(0)
+    for ax, (title, (groups, errors)) in zip(axes, panels.items(), strict=True):
+        groups = np.asarray(groups).astype(str)
+        errors = np.asarray(errors, dtype=np.float64)
+        x = np.array([position[g] for g in groups], dtype=np.float64)
+        ok = np.isfinite(errors)
+        ax.axhspan(-20, 20, color="tab:green", alpha=0.12, linewidth=0)
+        ax.axhline(0, color="grey", linewidth=0.8)
+        ax.scatter(x[ok] + jitter.uniform(-0.2, 0.2, ok.sum()), errors[ok], s=7, alpha=0.6,
+                   color="tab:blue", linewidths=0)
+        for name, i in position.items():
+            missing = int((~ok & (groups == name)).sum())
+            if missing:
+                ax.annotate(f"{missing}∅", xy=(i, 0.02), xycoords=("data", "axes fraction"), ha="center",
+                            fontsize=6, color="tab:red")
+        ax.set_ylabel(f"{title} ({unit})", fontsize=8)
+        ax.grid(alpha=0.3, axis="y")
+    axes[-1].set_xticks(range(len(recordings)))
+    axes[-1].set_xticklabels(recordings, rotation=90, fontsize=7)
+    axes[0].set_title("measured - reference per recording (green: within ±20 ms; ∅: abstained or missed)",
+                      fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -91,6 +91,33 @@ def test_a_record_neurokit_fails_on_is_abstained_and_recorded(monkeypatch):
     assert ctx.notes["neurokit_failed_records"] == 1
 
 
+def test_an_implausible_median_is_a_counted_abstention_not_a_failed_run(monkeypatch):
+    # On a QT Database set NeuroKit2 returned a QRS of 564 ms and the contract check rejected
+    # the whole run: now that record abstains on QRS and the count is in the run record.
+    import neurokit2 as nk
+
+    real = nk.ecg_delineate
+
+    def late_qrs_offsets(*args, **kwargs):
+        signals, waves = real(*args, **kwargs)
+        waves["ECG_R_Offsets"] = [r + 141 for r in waves["ECG_R_Onsets"]]  # 564 ms at 250 Hz
+        return signals, waves
+
+    monkeypatch.setattr(nk, "ecg_delineate", late_qrs_offsets)
+    ctx = RunContext(quiet=True)
+    m = create(NeurokitConfig(), ctx).measure(twelve_lead({"II": hand_built(250).lead}), 250.0)
+    check_measurements(m, n=1, model="neurokit-dwt", duration_s=10.0)
+    assert np.isnan(m.qrs[0]) and np.isfinite(m.qt[0])
+    assert ctx.notes["neurokit_implausible_values"]["qrs"] == 1
+
+
+def test_beat_boundaries_are_neurokits_per_beat_delineation():
+    m = NeurokitDWT().measure(twelve_lead({"II": hand_built(250).lead}), 250.0)
+    check_measurements(m, n=1, model="neurokit-dwt", duration_s=10.0)
+    assert len(m.fiducials.r) >= 9
+    assert np.all(np.diff(m.fiducials.r) > 0.5)
+
+
 def test_unknown_lead_name_is_rejected():
     with pytest.raises(ValidationError, match="not a lead"):
         NeurokitConfig(lead="X7")

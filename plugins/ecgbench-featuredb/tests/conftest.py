@@ -22,3 +22,11 @@ def qtdb_sample() -> Path:
     if not folder.is_dir():
         pytest.skip(f"QT Database sample not found at {folder}")
     return folder
+
+
+@pytest.fixture
+def qtdb_dev() -> Path:
+    folder = shared_data() / "qtdb-dev"
+    if not folder.is_dir():
+        pytest.skip(f"QT Database development set not found at {folder}")
+    return folder

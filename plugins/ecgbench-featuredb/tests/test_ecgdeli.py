@@ -143,3 +143,31 @@ def test_global_fidelity_mode_is_left_as_it_was(ecgdeli_model):
     before = ecgdeli.get_fidelity()
     measure(ecgdeli_model, hand_built(250))
     assert ecgdeli.get_fidelity() == before
+
+
+def test_an_implausible_median_is_a_counted_abstention_not_a_failed_run(ecgdeli_model, monkeypatch):
+    from ecgbench.contracts.intervals import check_measurements
+
+    real = ecgdeli_model.ECGdeli._record
+
+    def wide_qrs(self, x, fs):
+        (rr, pr, _, qt), table = real(self, x, fs)
+        return (rr, pr, 564.0, qt), table
+
+    monkeypatch.setattr(ecgdeli_model.ECGdeli, "_record", wide_qrs)
+    ctx = RunContext(quiet=True)
+    m = ecgdeli_model.create(ECGdeliConfig(), ctx).measure(twelve_lead({"II": hand_built(250).lead}), 250.0)
+    check_measurements(m, n=1, model="ecgdeli", duration_s=10.0)
+    assert np.isnan(m.qrs[0]) and abs(m.qt[0] - 400.0) < TOLERANCE_MS
+    assert ctx.notes["ecgdeli_implausible_values"]["qrs"] == 1
+
+
+def test_beat_boundaries_come_from_ecgdelis_fiducial_table(ecgdeli_model):
+    from ecgbench.contracts.intervals import check_measurements
+
+    record = hand_built(250)
+    m = check_measurements(measure(ecgdeli_model, record), n=1, model="ecgdeli", duration_s=10.0)
+    f = m.fiducials
+    assert len(f.r) >= 9
+    qt = (f.t_off - f.qrs_on) * 1000.0
+    assert abs(np.nanmedian(qt) - m.qt[0]) < 4.1  # the record's QT is the median over its beats

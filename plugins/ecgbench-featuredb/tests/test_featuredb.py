@@ -156,3 +156,35 @@ def test_batch_output_passes_the_contract_checks_and_matches_single_records():
     single = [model.measure(signals[i : i + 1], 250.0).pr[0] for i in range(3)]
     np.testing.assert_allclose(batch.pr, single)
     assert np.all(np.abs(batch.pr - [140.0, 200.0, 280.0]) < TOLERANCE_MS)
+
+
+def test_average_beat_boundaries_are_placed_at_every_beat_like_the_averaged_ones():
+    record = hand_built(250)
+    m = check_measurements(measure(record), n=1, model="featuredb", duration_s=10.0)
+    f = m.fiducials
+    # beats start at 0.45 s every 0.9 s; the R-peak of each lies 0.45 * QRS after its onset
+    true_r = 0.45 + np.arange(11) * record.rr / 1000.0 + 0.45 * record.qrs / 1000.0
+    true_r = true_r[true_r + record.qt / 1000.0 < 10.0]
+    assert len(f.r) == len(true_r)  # the edge beats too, not only the averaged ones
+    np.testing.assert_allclose(f.r, true_r, atol=0.02)
+    np.testing.assert_allclose((f.qrs_on - f.p_on) * 1000.0, m.pr[0])
+    np.testing.assert_allclose((f.t_off - f.qrs_on) * 1000.0, m.qt[0])
+
+
+def test_premature_beats_get_no_boundaries():
+    record = hand_built(250, premature_every=4)
+    f = measure(record).fiducials
+    premature_r = 0.45 + (np.arange(4, 12, 4) - 1 - 0.4) * record.rr / 1000.0
+    for r in premature_r:
+        assert np.min(np.abs(f.r - r)) > 0.15
+
+
+def test_an_implausible_value_is_a_counted_abstention(monkeypatch):
+    from ecgbench_featuredb import featuredb
+
+    monkeypatch.setattr(featuredb, "_intervals", lambda analysis: (900.0, 160.0, 564.0, 400.0))
+    ctx = RunContext(quiet=True)
+    m = check_measurements(FeatureDB(FeatureDBConfig(), ctx).measure(twelve_lead({"II": hand_built(250).lead}), 250.0),
+                           n=1, model="featuredb")
+    assert np.isnan(m.qrs[0]) and m.qt[0] == pytest.approx(400.0)
+    assert ctx.notes["featuredb_implausible_values"]["qrs"] == 1

@@ -36,6 +36,9 @@ class AverageBeat:
     rr          median RR of the record in samples.
     n_beats     how many beats were averaged.
     beats       float64[n_beats, L], the averaged beats themselves.
+    peaks       int64[k], the R-peaks (samples of the record) of the beats like the averaged ones:
+                the averaged beats and those too near the record's edges to be averaged whose
+                QRS passes the same tests (not premature, correlated with the median QRS).
     sem         float64[L], mV: the standard error of the mean at each sample, from the spread
                 across the averaged beats (NaN for a single beat). It is large where the beats
                 disagree (noise, fibrillatory waves, a misaligned neighbouring T wave).
@@ -48,6 +51,7 @@ class AverageBeat:
     n_beats: int
     beats: np.ndarray
     sem: np.ndarray
+    peaks: np.ndarray
 
     def ms(self, samples: float) -> float:
         """A duration in samples of ``wave`` as milliseconds."""
@@ -71,18 +75,27 @@ def average_beat(x: np.ndarray, r_peaks: np.ndarray, fs: float, min_beats: int) 
     rr_all = np.diff(r_peaks)
     short = rr_all < PREMATURE_RR * rr
     premature_neighbour = np.concatenate(([False], short)) | np.concatenate((short, [False]))
-    keep = _unless_too_few(inside, inside & ~premature_neighbour, min_beats)
-    beats = x[r_peaks[keep][:, None] + np.arange(-pre, post + 1)[None, :]]
+    regular = ~premature_neighbour if (inside & ~premature_neighbour).sum() >= max(min_beats, 1) else np.ones(len(r_peaks), bool)
+    peaks = r_peaks[inside & regular]
+    beats = x[peaks[:, None] + np.arange(-pre, post + 1)[None, :]]
     half = round(QRS_HALF_S * fs)
-    qrs = beats[:, pre - half : pre + half + 1]
-    similar = _correlation(qrs, np.median(qrs, axis=0)) >= MIN_QRS_CORRELATION
-    beats = beats[_unless_too_few(np.ones(len(beats), bool), similar, min_beats)]
+    template = np.median(beats[:, pre - half : pre + half + 1], axis=0)
+    similar = _unless_too_few(np.ones(len(beats), bool),
+                              _correlation(beats[:, pre - half : pre + half + 1], template) >= MIN_QRS_CORRELATION, min_beats)
+    beats = beats[similar]
+    # The beats like the averaged ones, those too near the record's edges to be averaged
+    # included: where the measurer places the average beat's boundaries.
+    whole_qrs = np.flatnonzero((r_peaks - half >= 0) & (r_peaks + half < len(x)) & regular)
+    qrs_all = x[r_peaks[whole_qrs][:, None] + np.arange(-half, half + 1)[None, :]]
+    like = whole_qrs[_correlation(qrs_all, template) >= MIN_QRS_CORRELATION]
+    peaks = np.union1d(peaks[similar], r_peaks[like])
     wave = beats.mean(axis=0)
     if len(beats) > 1:
         sem = beats.std(axis=0, ddof=1) / np.sqrt(len(beats))
     else:
         sem = np.full(len(wave), np.nan)
-    return AverageBeat(wave=wave, r=pre, fs=fs, rr=rr, n_beats=len(beats), beats=beats, sem=sem)
+    return AverageBeat(wave=wave, r=pre, fs=fs, rr=rr, n_beats=len(beats), beats=beats, sem=sem,
+                       peaks=peaks.astype(np.int64))
 
 
 def _unless_too_few(before: np.ndarray, after: np.ndarray, min_beats: int) -> np.ndarray:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
 from ecgbench.contracts.intervals import SingleLeadConfig
+
+if TYPE_CHECKING:
+    from ecgbench_featuredb.delineation import DelineationSettings
 
 QTcFormula = Literal["bazett", "fridericia", "framingham"]
 
@@ -14,8 +17,11 @@ QTcFormula = Literal["bazett", "fridericia", "framingham"]
 class FeatureDBConfig(SingleLeadConfig):
     """FeatureDB: filtering, R-peaks, average beat, à-trous wavelet delineation of that beat.
 
-    The defaults are the published pipeline's; the wave-presence thresholds decide when the
-    measurer abstains (NaN) instead of guessing.
+    The delineation thresholds (``xi_*``, ``t_window_s``, ``biphasic_ratio`` and the wave-presence
+    thresholds, which decide when the measurer abstains instead of guessing) default to the
+    values chosen on the QT Database development set by leave-one-record-out selection
+    (``ecgbench_featuredb/selection.json``, made by ``python -m ecgbench_featuredb.selection``);
+    a test keeps the two equal.
     """
 
     powerline_hz: float | None = Field(
@@ -37,7 +43,7 @@ class FeatureDBConfig(SingleLeadConfig):
         description="A T wave lower than this (mV, peak against the PR baseline) is 'not found' -> QT is NaN.",
     )
     p_dominance: float = Field(
-        default=1.2, ge=0.0,
+        default=1.0, ge=0.0,
         description=(
             "A P wave must be this many times as high as any other wave between the previous T wave "
             "and the QRS; fibrillatory and flutter waves leave several similar bumps -> PR is NaN."
@@ -54,6 +60,44 @@ class FeatureDBConfig(SingleLeadConfig):
             "standard error of the mean across the averaged beats)."
         ),
     )
+    xi_qrs_on: float = Field(
+        default=0.05, gt=0.0, lt=1.0,
+        description="QRS onset: where the wavelet detail falls below this fraction of the first QRS slope.",
+    )
+    xi_qrs_off: float = Field(
+        default=0.3, gt=0.0, lt=1.0,
+        description="QRS offset: where the wavelet detail falls below this fraction of the last QRS slope.",
+    )
+    xi_t_off: float = Field(
+        default=0.4, gt=0.0, lt=1.0,
+        description="T offset: where the wavelet detail falls below this fraction of the T wave's last slope.",
+    )
+    xi_p_on: float = Field(
+        default=0.5, gt=0.0, lt=1.0,
+        description="P onset: where the wavelet detail falls below this fraction of the P wave's first slope.",
+    )
+    qrs_significant: float = Field(
+        default=0.08, gt=0.0, lt=1.0,
+        description="A slope belongs to the QRS when it reaches this fraction of the QRS's steepest (and lies close).",
+    )
+    qrs_gap_s: float = Field(
+        default=0.05, gt=0.0,
+        description="Consecutive slopes of one QRS lie at most this far apart (s).",
+    )
+    t_window_s: float = Field(
+        default=0.75, gt=0.0,
+        description="The T wave's slopes lie within this long (s) after the R-peak (and within 0.7 RR).",
+    )
+    biphasic_ratio: float = Field(
+        default=0.3, gt=0.0,
+        description="A third slope of alternating sign at least this fraction of a P or T wave's steepest makes it biphasic.",
+    )
+
+    def delineation(self) -> DelineationSettings:
+        """The delineator's settings from this config."""
+        from ecgbench_featuredb.delineation import DelineationSettings
+
+        return DelineationSettings(**{name: getattr(self, name) for name in DelineationSettings.__dataclass_fields__})
 
 
 class ECGdeliConfig(SingleLeadConfig):

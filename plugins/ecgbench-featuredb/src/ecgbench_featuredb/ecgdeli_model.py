@@ -9,7 +9,10 @@ notch, isoline correction), its annotation, then the medians over beats of
 - QRS = QRS offset − QRS onset;  QT = T offset − QRS onset;  RR = R-to-R;
 
 all converted with the true sampling rate (the MATLAB feature extractor's hard-coded ×2 ms per
-sample assumes 500 Hz). QTc uses the configured formula (ECGdeli's own is Framingham).
+sample assumes 500 Hz). QTc uses the configured formula (ECGdeli's own is Framingham). Its
+per-beat P onset, QRS onset, QRS offset and T offset are returned as beat fiducials. A record
+median outside the physiological ranges (``PHYSIOLOGICAL``: a QRS of 564 ms is a mistaken wave,
+not a measurement) is an abstention, counted in ``ecgdeli_implausible_values``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,13 @@ from types import ModuleType
 import numpy as np
 
 from ecgbench.context import RunContext
-from ecgbench.contracts.intervals import IntervalMeasurements, check_measurer_input
+from ecgbench.contracts.intervals import (
+    BeatFiducials,
+    IntervalMeasurements,
+    abstain_implausible,
+    beat_fiducials_from_samples,
+    check_measurer_input,
+)
 from ecgbench.data.leads import choose_leads, usable_leads
 from ecgbench.errors import ConfigError
 from ecgbench_featuredb.config import ECGdeliConfig
@@ -50,6 +59,7 @@ class ECGdeli:
         self.ctx = ctx
         self._ecgdeli = import_ecgdeli()
         self.failures: list[tuple[int, str]] = []
+        self.implausible: dict[str, int] = {}
 
     def measure(self, signals: np.ndarray, fs: float) -> IntervalMeasurements:
         """signals float[n, 12, T] in mV (missing lead = all-NaN) at ``fs`` Hz -> float64[n] each."""
@@ -59,24 +69,31 @@ class ECGdeli:
         chosen = choose_leads(signals, self.config.lead)
         pr, qrs, qt, rr = nan_array(n), nan_array(n), nan_array(n), nan_array(n)
         self.failures = []
+        beats: list[BeatFiducials] = []
         rows = range(n) if self.ctx is None else self.ctx.progress(range(n), desc="ecgdeli", total=n)
         for i in rows:
             if chosen[i] < 0:
                 continue
             leads = np.flatnonzero(usable[i]) if self.config.leads == "all" else [chosen[i]]
             try:
-                rr[i], pr[i], qrs[i], qt[i] = self._record(signals[i, leads].astype(np.float64).T, fs)
+                (rr[i], pr[i], qrs[i], qt[i]), table = self._record(signals[i, leads].astype(np.float64).T, fs)
             except (self._ecgdeli.MatlabError, IndexError, ValueError) as exc:
                 # ECGdeli's failure modes on a record: its replicated MATLAB throws (MatlabError,
                 # an IndexError too), and scipy's ValueError on records too short to filter.
                 # The record is abstained on and the failure kept.
                 self.failures.append((int(i), f"{type(exc).__name__}: {exc}"))
+                continue
+            beats.append(_beat_fiducials(table, int(i), fs, signals.shape[-1]))
+        values, self.implausible = abstain_implausible({"pr": pr, "qrs": qrs, "qt": qt, "rr": rr})
         if self.ctx is not None:
             self.ctx.note("ecgdeli_failed_records", len(self.failures))
-        return assemble(pr, qrs, qt, rr, self.config.qtc_formula)
+            self.ctx.note("ecgdeli_implausible_values", self.implausible)
+        return assemble(values["pr"], values["qrs"], values["qt"], values["rr"], self.config.qtc_formula,
+                        fiducials=BeatFiducials.concatenate(beats))
 
-    def _record(self, x: np.ndarray, fs: float) -> tuple[float, float, float, float]:
-        """(RR, PR, QRS, QT) in ms of one record, x float64[T, leads] in mV."""
+    def _record(self, x: np.ndarray, fs: float) -> tuple[tuple[float, float, float, float], object]:
+        """((RR, PR, QRS, QT) in ms, ECGdeli's fiducial point table) of one record, x
+        float64[T, leads] in mV."""
         deli = self._ecgdeli
         notch = self.config.powerline_hz
         if notch is not None and not notch < 0.5 * fs - 1.0:
@@ -88,12 +105,24 @@ class ECGdeli:
             annotation = deli.annotate(filtered, fs)
         table = annotation.consensus if x.shape[1] > 1 else annotation.leads[0]
         intervals = table.intervals(fs)
-        return (
+        medians = (
             _median(intervals.rr),
             _median(intervals.pq),
             _median(intervals.qrs_duration),
             _median(intervals.qt),
         )
+        return medians, table
+
+
+def _beat_fiducials(table, record: int, fs: float, n_samples: int) -> BeatFiducials:
+    """ECGdeli's per-beat P on, QRS on, QRS off and T off (its FPT, 0-based samples)."""
+    from ecgdeli.fpt import Wave
+
+    samples = table.samples
+    columns = {"p_on": Wave.P_ON, "qrs_on": Wave.QRS_ON, "qrs_off": Wave.QRS_OFF, "t_off": Wave.T_OFF}
+    return beat_fiducials_from_samples(record, samples[:, Wave.R_PEAK],
+                                       {name: samples[:, column] for name, column in columns.items()},
+                                       fs, n_samples)
 
 
 def _median(values: np.ndarray) -> float:

@@ -4,7 +4,10 @@ Pipeline per record: resample to ~500 Hz; notch the mains; band-pass 3–40 Hz f
 detection and 0.75–35 Hz for the beat; R-peaks by the gradient method; average of the complete
 beats; à-trous wavelet delineation of the average beat. Then PR = QRS onset − P onset,
 QRS = QRS offset − QRS onset, QT = T offset − QRS onset (not from the QRS offset, as the public
-code does), RR = the median R-R distance in ms (not in samples), QTc from QT and that RR.
+code does), RR = the median R-R distance in ms (not in samples), QTc from QT and that RR. A
+value outside the physiological ranges of the contract is an abstention (counted in
+``featuredb_implausible_values``). The average beat's boundaries, placed at every beat like
+the averaged ones, are returned as beat fiducials.
 """
 
 from __future__ import annotations
@@ -15,11 +18,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecgbench.context import RunContext
-from ecgbench.contracts.intervals import IntervalMeasurements, check_measurer_input
+from ecgbench.contracts.intervals import (
+    FIDUCIAL_NAMES,
+    BeatFiducials,
+    IntervalMeasurements,
+    abstain_implausible,
+    check_measurer_input,
+)
 from ecgbench.data.leads import LEAD_INDEX, choose_leads, usable_leads
 from ecgbench_featuredb.average_beat import AverageBeat, average_beat
 from ecgbench_featuredb.config import FeatureDBConfig
-from ecgbench_featuredb.delineation import Fiducials, WaveCriteria, delineate
+from ecgbench_featuredb.delineation import Fiducials, delineate
 from ecgbench_featuredb.measurements import assemble, nan_array
 from ecgbench_featuredb.preprocess import bandpass, notch, powerline_applies, to_working_rate
 from ecgbench_featuredb.rpeaks import detect_r_peaks
@@ -50,13 +59,7 @@ class FeatureDB:
     def __init__(self, config: FeatureDBConfig | None = None, ctx: RunContext | None = None):
         self.config = config or FeatureDBConfig()
         self.ctx = ctx
-        self._criteria = WaveCriteria(
-            p_min_amplitude_mv=self.config.p_min_amplitude_mv,
-            t_min_amplitude_mv=self.config.t_min_amplitude_mv,
-            min_snr=self.config.min_snr,
-            p_dominance=self.config.p_dominance,
-            p_max_duration_ms=self.config.p_max_duration_ms,
-        )
+        self._settings = self.config.delineation()
 
     def measure(self, signals: np.ndarray, fs: float) -> IntervalMeasurements:
         """signals float[n, 12, T] in mV (missing lead = all-NaN) at ``fs`` Hz -> float64[n] each."""
@@ -67,14 +70,20 @@ class FeatureDB:
         self._note_fallbacks(usable, leads)
         pr, qrs, qt, rr = nan_array(n), nan_array(n), nan_array(n), nan_array(n)
         if signals.shape[-1] < MIN_DURATION_S * fs:
-            return assemble(pr, qrs, qt, rr, self.config.qtc_formula)
+            return assemble(pr, qrs, qt, rr, self.config.qtc_formula, fiducials=BeatFiducials.empty())
         measured = np.flatnonzero(leads >= 0)
         analyses = self._analyse_many(signals, leads, measured, fs)
         if self.ctx is not None:
             analyses = self.ctx.progress(analyses, desc="featuredb", total=len(measured))
+        beats = []
         for i, analysis in zip(measured, analyses, strict=True):
             rr[i], pr[i], qrs[i], qt[i] = _intervals(analysis)
-        return assemble(pr, qrs, qt, rr, self.config.qtc_formula)
+            beats.append(beat_fiducials(analysis, int(i), signals.shape[-1] / fs))
+        values, implausible = abstain_implausible({"pr": pr, "qrs": qrs, "qt": qt, "rr": rr})
+        if self.ctx is not None:
+            self.ctx.note("featuredb_implausible_values", implausible)
+        return assemble(values["pr"], values["qrs"], values["qt"], values["rr"], self.config.qtc_formula,
+                        fiducials=BeatFiducials.concatenate(beats))
 
     def analyse(self, lead: np.ndarray, fs: float) -> LeadAnalysis:
         """Run the pipeline on one lead, float[T] in mV at ``fs`` Hz, keeping the intermediate
@@ -104,7 +113,7 @@ class FeatureDB:
     def _analyse_filtered(self, detect: np.ndarray, beat_signal: np.ndarray, fs: float) -> LeadAnalysis:
         r_peaks = detect_r_peaks(detect, beat_signal, fs)
         beat = average_beat(beat_signal, r_peaks, fs, self.config.min_beats)
-        fiducials = None if beat is None else delineate(beat, self._criteria)
+        fiducials = None if beat is None else delineate(beat, self._settings)
         return LeadAnalysis(fs=fs, r_peaks=r_peaks, beat=beat, fiducials=fiducials)
 
     def _note_fallbacks(self, usable: np.ndarray, leads: np.ndarray) -> None:
@@ -124,6 +133,21 @@ def _intervals(analysis: LeadAnalysis) -> tuple[float, float, float, float]:
     if f is None or beat is None:
         return rr, nan, nan, nan
     return rr, beat.ms(f.qrs_on - f.p_on), beat.ms(f.qrs_off - f.qrs_on), beat.ms(f.t_off - f.qrs_on)
+
+
+def beat_fiducials(analysis: LeadAnalysis, record: int, duration_s: float) -> BeatFiducials:
+    """The average beat's boundaries placed at every beat that was averaged (its R-peak plus
+    the boundary's offset from the average beat's R-peak), in seconds; a boundary that would
+    fall outside the record is NaN."""
+    beat, f = analysis.beat, analysis.fiducials
+    if beat is None or f is None:
+        return BeatFiducials.empty()
+    r = beat.peaks / analysis.fs
+    bounds = {}
+    for name in FIDUCIAL_NAMES:
+        t = r + (getattr(f, name) - beat.r) / analysis.fs
+        bounds[name] = np.where((t >= 0.0) & (t <= duration_s), t, np.nan)
+    return BeatFiducials(np.full(len(r), record, dtype=np.int64), r.astype(np.float64), **bounds)
 
 
 def create(config: FeatureDBConfig, ctx: RunContext) -> FeatureDB:

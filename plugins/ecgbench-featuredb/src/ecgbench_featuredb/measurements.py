@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecgbench.contracts.intervals import IntervalMeasurements, qtc
+from ecgbench.contracts.intervals import BeatFiducials, IntervalMeasurements, qtc
 
 
 def nan_array(n: int) -> np.ndarray:
@@ -12,8 +12,10 @@ def nan_array(n: int) -> np.ndarray:
     return np.full(n, np.nan)
 
 
-def assemble(pr: np.ndarray, qrs: np.ndarray, qt: np.ndarray, rr: np.ndarray, formula: str) -> IntervalMeasurements:
-    """IntervalMeasurements from float64[n] PR, QRS, QT and RR in ms (NaN = abstain).
+def assemble(pr: np.ndarray, qrs: np.ndarray, qt: np.ndarray, rr: np.ndarray, formula: str,
+             fiducials: BeatFiducials | None = None) -> IntervalMeasurements:
+    """IntervalMeasurements from float64[n] PR, QRS, QT and RR in ms (NaN = abstain), with the
+    beat fiducials behind them when the measurer reports them.
 
     QTc is QT corrected by ``formula`` with the record's RR; HR is 60 000 / RR.
     """
@@ -28,4 +30,5 @@ def assemble(pr: np.ndarray, qrs: np.ndarray, qt: np.ndarray, rr: np.ndarray, fo
         qtc=np.where(np.isfinite(qt) & (rr > 0), qtc(qt, rr, formula), np.nan),
         hr=hr,
         qtc_formula=formula,
+        fiducials=fiducials,
     )
