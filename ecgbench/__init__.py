@@ -6,6 +6,7 @@ and `ecgbench.nn`.
 """
 
 from ecgbench.hookspecs import ECGBENCH_PLUGIN_API, hookimpl
+from ecgbench.progress import Progress
 from ecgbench.specs import DatasetSpec, MetricSpec, ModelSpec, TaskSpec, WeightsSpec
 
 __version__ = "0.1.0"
@@ -15,6 +16,7 @@ __all__ = [
     "DatasetSpec",
     "MetricSpec",
     "ModelSpec",
+    "Progress",
     "TaskSpec",
     "WeightsSpec",
     "__version__",

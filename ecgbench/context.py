@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -12,6 +11,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
+
+from ecgbench.progress import Progress
 
 T = TypeVar("T")
 
@@ -46,14 +47,12 @@ class RunContext:
         """A numpy generator derived from the run seed and a stream name (independent streams)."""
         return np.random.default_rng([self.seed, *stream.encode()])
 
-    def progress(self, iterable: Iterable[T], desc: str, total: int | None = None) -> Iterator[T]:
-        """Wrap a loop in a progress bar on stderr (none when quiet or not a terminal in tests)."""
-        if self.quiet:
-            yield from iterable
-            return
-        from tqdm.auto import tqdm
-
-        yield from tqdm(iterable, desc=desc, total=total, file=sys.stderr, dynamic_ncols=True, leave=False)
+    def progress(self, iterable: Iterable[T] | None = None, desc: str = "", total: int | None = None,
+                 initial: int = 0) -> Progress:
+        """One progress bar for a phase (see :class:`ecgbench.progress.Progress`): iterate over it,
+        or ``update()``/``track()`` it by hand; ``set_postfix(loss=...)`` shows the loss. Silent
+        when quiet; plain lines when stderr is not a terminal."""
+        return Progress(iterable, desc=desc, total=total, initial=initial, enabled=not self.quiet)
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:

@@ -62,15 +62,15 @@ class Denoiser(BackboneGenerator):
     def evaluations(self, steps):
         return steps
 
-    def sample_batch(self, noise, labels, steps, generator, desc):
+    def sample_batch(self, noise, labels, steps, generator, progress):
         x = noise
-        for _ in range(steps):
+        for _ in progress(range(steps)):
             x = self.net(x, torch.zeros(len(x)), labels)
         return x
 
 
-def _model(tmp_path, **overrides) -> Denoiser:
-    ctx = RunContext(seed=3, cache_dir=tmp_path / "cache", artifacts_dir=tmp_path, quiet=True)
+def _model(tmp_path, quiet: bool = True, **overrides) -> Denoiser:
+    ctx = RunContext(seed=3, cache_dir=tmp_path / "cache", artifacts_dir=tmp_path, quiet=quiet)
     return Denoiser(BackboneGeneratorConfig(**{**TINY, **overrides}), ctx)
 
 
@@ -224,3 +224,25 @@ def test_imported_weights_refuse_data_of_another_length(tmp_path):
 
 def test_nothing_is_exported_before_fit(tmp_path):
     assert _model(tmp_path).export_weights() is None
+
+
+def _progress_lines(text: str, desc: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith(desc + ":")]
+
+
+def test_training_shows_one_progress_bar_over_all_iterations_with_the_loss(tmp_path, capsys):
+    _model(tmp_path, quiet=False, n_iters=20).fit(synthetic_dataset())
+    lines = _progress_lines(capsys.readouterr().err, "denoiser train")
+    assert lines and all("/20 " in line for line in lines)  # never a bar that restarts per segment
+    counts = [int(line.split(": ")[1].split("/")[0]) for line in lines]
+    assert counts == sorted(counts) and counts[-1] == 20
+    assert "loss=" in lines[-1]
+
+
+def test_sampling_shows_one_progress_bar_over_every_batch_and_step(tmp_path, capsys):
+    model = _model(tmp_path).fit(synthetic_dataset())
+    model.ctx.quiet = False
+    model.sample(5, steps=3, seed=0)  # two batches of at most 3 records, 3 steps each
+    lines = _progress_lines(capsys.readouterr().err, "denoiser sample (5 records, NFE 3)")
+    assert lines and all("/6 " in line for line in lines)
+    assert lines[-1].startswith("denoiser sample (5 records, NFE 3): 6/6 (100%)")

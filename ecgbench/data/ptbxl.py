@@ -24,14 +24,12 @@ import ast
 import json
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from tqdm.auto import tqdm
 
 from ecgbench.data.cache import (
     DatasetCache,
@@ -49,6 +47,7 @@ from ecgbench.data.leads import LEADS, canonical_lead
 from ecgbench.data.resample import resample
 from ecgbench.data.wfdb_record import mv_scale, read_header, read_record
 from ecgbench.errors import DataError
+from ecgbench.progress import Progress
 
 #: Bumped whenever a change would change what the loader returns (part of the cache key).
 READER_VERSION = 2
@@ -430,9 +429,7 @@ def _build(
         skipped.append({"record": str(ecg_id), "reason": reason})
     signals = store.allocate((len(present), len(LEADS), RECORD_SECONDS * config.fs))
     keep: list[int] = []
-    rows = tqdm(
-        present, desc=f"reading PTB-XL {file_fs} Hz", disable=None, file=sys.stderr, leave=False
-    )
+    rows = Progress(present, desc=f"reading PTB-XL {file_fs} Hz")
     for i, (ecg_id, rel) in enumerate(rows):
         try:
             if rel in bad_files:

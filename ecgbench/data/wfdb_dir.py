@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -35,7 +34,6 @@ import numpy as np
 import pandas as pd
 import wfdb
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from tqdm.auto import tqdm
 
 from ecgbench.data import cinc2021
 from ecgbench.data.cache import DatasetCache, MemoryStore, digest, files_state, start_entry
@@ -54,6 +52,7 @@ from ecgbench.data.wave_marks import (
 )
 from ecgbench.data.wfdb_record import Header, WFDBRecord, mv_scale, read_header, read_record
 from ecgbench.errors import DataError
+from ecgbench.progress import Progress
 
 #: Bumped whenever a change would change what the loader returns (part of the cache key).
 READER_VERSION = 2
@@ -248,9 +247,7 @@ def _build(root: Path, records: list[str], config: WFDBDirConfig) -> ECGDataset:
         )
     fs = config.fs if config.fs is not None else _common_rate(headers)
     parts: list[_RecordPart] = []
-    for rid in tqdm(
-        list(headers), desc="reading WFDB records", disable=None, file=sys.stderr, leave=False
-    ):
+    for rid in Progress(list(headers), desc="reading WFDB records"):
         try:
             part = _read_part(root, rid, headers[rid], fs, config)
         except DataError as exc:

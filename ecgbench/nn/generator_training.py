@@ -15,7 +15,7 @@ import json
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,11 +224,10 @@ def train_network(
         save_checkpoint(resume_path, {**tensors, **(average.tensors() if average else {})}, meta)
 
     net.train()
-    iteration = start
-    while iteration < config.n_iters:
-        stop = min(config.n_iters, (iteration // segment + 1) * segment)
-        shown = f" loss {curve[-1]:.4f}" if curve else ""
-        for i in ctx.progress(range(iteration, stop), desc=f"{desc} {iteration}/{config.n_iters}{shown}"):
+    with ctx.progress(desc=desc, total=config.n_iters, initial=start) as bar:
+        if curve:
+            bar.set_postfix(loss=curve[-1])
+        for i in bar.track(range(start, config.n_iters)):
             generator = torch.Generator().manual_seed(stream_seed(seed, i))
             rows = torch.randint(len(signals), (config.batch_size,), generator=generator).to(device)
             with autocast:
@@ -241,12 +240,12 @@ def train_network(
             segment_sum, segment_count = segment_sum + float(loss.detach()), segment_count + 1
             if not math.isfinite(segment_sum):
                 raise FloatingPointError(f"{desc}: the training loss became {loss.item()} at iteration {i}")
-            if stop == i + 1:
+            if (i + 1) % segment == 0 or i + 1 == config.n_iters:
                 curve.append(segment_sum / segment_count)
                 segment_sum, segment_count = 0.0, 0
+                bar.set_postfix(loss=curve[-1])
             if (i + 1) % config.checkpoint_every == 0 and i + 1 < config.n_iters:
                 checkpoint(i + 1)
-        iteration = stop
 
     seconds = seconds_before + time.perf_counter() - began
     if average is not None:  # sample with (and cache) the averaged weights
@@ -303,8 +302,10 @@ class BackboneGenerator(ABC):
         """Network evaluations per record for ``steps`` sampler steps."""
 
     @abstractmethod
-    def sample_batch(self, noise: torch.Tensor, labels: torch.Tensor, steps: int, generator: torch.Generator, desc: str) -> torch.Tensor:
-        """Denoise / integrate from ``noise`` float[b, 8, T] to samples in model units."""
+    def sample_batch(self, noise: torch.Tensor, labels: torch.Tensor, steps: int, generator: torch.Generator,
+                     progress: Callable[[Iterable[int]], Iterable[int]]) -> torch.Tensor:
+        """Denoise / integrate from ``noise`` float[b, 8, T] to samples in model units, looping
+        over the sampler steps through ``progress`` (which counts them into the phase's bar)."""
 
     # -- shared -----------------------------------------------------------------------------
     def build_network(self, length: int) -> SSSDBackbone:
@@ -409,14 +410,14 @@ class BackboneGenerator(ABC):
             if self.config.amp and self.device.type == "cuda"
             else nullcontext()
         )
-        with torch.inference_mode(), autocast:
+        desc = f"{self.name} sample ({n} records, NFE {self.evaluations(n_steps)})"
+        with torch.inference_mode(), autocast, self.ctx.progress(desc=desc, total=n_batches * n_steps) as bar:
             for b, begin in enumerate(range(0, n, size)):
                 end = min(n, begin + size)
                 generator = torch.Generator().manual_seed(stream_seed(seed, b))
                 noise = torch.randn((end - begin, len(INDEPENDENT_LEADS), self.n_samples), generator=generator)
                 batch_labels = torch.from_numpy(conditions[begin:end]).to(self.device)
-                desc = f"{self.name} sample {b + 1}/{n_batches}"
-                x = self.sample_batch(noise.to(self.device), batch_labels, n_steps, generator, desc)
+                x = self.sample_batch(noise.to(self.device), batch_labels, n_steps, generator, bar.track)
                 out[begin:end] = twelve_lead_mv(x, self.scale)
         self.nfe = self.evaluations(n_steps)
         return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import torch
 from torch import nn
 
@@ -36,7 +38,8 @@ class FlowECGGenerator(BackboneGenerator):
     def evaluations(self, steps: int) -> int:
         return steps * EVALUATIONS_PER_STEP[self.config.solver]
 
-    def sample_batch(self, noise: torch.Tensor, labels: torch.Tensor, steps: int, generator: torch.Generator, desc: str) -> torch.Tensor:
+    def sample_batch(self, noise: torch.Tensor, labels: torch.Tensor, steps: int, generator: torch.Generator,
+                     progress: Callable[[Iterable[int]], Iterable[int]]) -> torch.Tensor:
         assert self.net is not None
         net, scale, solver = self.net, self.config.time_scale, self.config.solver
         return integrate(
@@ -44,7 +47,7 @@ class FlowECGGenerator(BackboneGenerator):
             noise,
             steps,
             solver,
-            progress=lambda it: self.ctx.progress(it, desc=f"{desc} ({solver}, NFE {self.evaluations(steps)})"),
+            progress=progress,
         )
 
 

@@ -3,7 +3,7 @@ logits at evaluation, model selection on validation macro AUROC (as in ``finetun
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,13 +11,18 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ecgbench import Progress as ProgressBar
 from ecgbench.metrics.classification import macro_auroc
 from ecgbench.nn.vit import INIT_STD, AttentionPooling, ViTEncoder
 from ecgbench_jepa.config import JEPAConfig
 from ecgbench_jepa.preprocess import random_crops, strided_crops
 from ecgbench_jepa.schedules import adamw, set_lr, warmup_cosine
 
-Progress = Callable[[Iterable, str], Iterator]
+Progress = Callable[[Iterable, str], ProgressBar]
+
+
+def _silent(iterable: Iterable, desc: str) -> ProgressBar:
+    return ProgressBar(iterable, desc=desc, enabled=False)
 
 
 class LinearProbe(nn.Module):
@@ -113,9 +118,9 @@ def train_classifier(
     trainable = [p for p in model.parameters() if p.requires_grad]
     best_auc, best_step, best_state = -np.inf, 0, None
     losses: list[float] = []
-    iterate = progress or (lambda iterable, desc: iter(iterable))
+    bar = (progress or _silent)(range(config.steps), "jepa downstream training")
     model.train()
-    for step in iterate(range(config.steps), "jepa downstream training"):
+    for step in bar:
         set_lr(optimizer, warmup_cosine(step, config.steps, config.lr, config.final_lr, config.warmup_steps))
         index = rng.integers(0, len(train_x), size=min(config.batch_size, len(train_x)))
         x = torch.from_numpy(random_crops(train_x, index, crop, rng)).to(device)
@@ -133,6 +138,7 @@ def train_classifier(
             if np.isnan(auc) or auc > best_auc:  # NaN: no usable validation label, keep the latest
                 best_auc, best_step = auc, done
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            bar.set_postfix(loss=float(np.mean(losses[-config.eval_every :])), val_auroc=float(auc))
             if done - best_step >= config.patience:
                 break
     if best_state is not None:

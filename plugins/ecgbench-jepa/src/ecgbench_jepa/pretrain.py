@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ecgbench import Progress as ProgressBar
 from ecgbench.errors import DataError
 from ecgbench.nn.vit import ViTEncoder, gather_tokens
 from ecgbench_jepa.config import JEPAConfig
@@ -27,10 +28,11 @@ from ecgbench_jepa.predictor import Predictor
 from ecgbench_jepa.preprocess import LeadNormalizer, random_crops, samples_per
 from ecgbench_jepa.schedules import adamw, linear, set_lr, warmup_cosine
 
-Progress = Callable[[Iterable, str], Iterator]
+#: ``ctx.progress``: (iterable, description) -> one progress bar over the iterable.
+Progress = Callable[[Iterable, str], ProgressBar]
 
-#: Pre-training progress is shown in this many segments, each labelled with the latest loss.
-PROGRESS_SEGMENTS = 20
+#: The progress bar's loss is the mean over the last 1/LOSS_SEGMENTS of the steps.
+LOSS_SEGMENTS = 20
 
 
 def build_encoder(config: JEPAConfig, fs: float, dropout: float = 0.0) -> ViTEncoder:
@@ -114,9 +116,8 @@ def _batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.n
         buffer = buffer[batch_size:]
 
 
-def _segments(total: int, parts: int) -> list[range]:
-    edges = np.linspace(0, total, min(parts, total) + 1).round().astype(int)
-    return [range(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+def _silent(iterable: Iterable, desc: str) -> ProgressBar:
+    return ProgressBar(iterable, desc=desc, enabled=False)
 
 
 def pretrain_encoder(
@@ -154,32 +155,32 @@ def pretrain_encoder(
     batches = _batches(len(normalised), config.pretrain_batch_size, rng)
     steps = config.pretrain_steps
     losses, spreads = np.zeros(steps), np.zeros(steps)
-    iterate = progress or (lambda iterable, desc: iter(iterable))
-    segments = _segments(steps, PROGRESS_SEGMENTS)
-    for number, segment in enumerate(segments, start=1):
-        recent = f"{losses[segment.start - 1]:.4f}" if segment.start else "-"
-        for step in iterate(segment, f"jepa pre-training {number}/{len(segments)} (loss {recent})"):
-            set_lr(optimizer, warmup_cosine(step, steps, config.pretrain_lr, config.pretrain_final_lr, config.pretrain_warmup_steps))
-            optimizer.param_groups[0]["weight_decay"] = warmup_cosine(
-                step, steps, config.pretrain_weight_decay, config.pretrain_final_weight_decay
-            )
-            x = torch.from_numpy(random_crops(normalised, next(batches), window, rng)).to(device)
-            masks = sample_batch_masks(
-                len(x),
-                n_patches,
-                min_keep_ratio=config.min_keep_ratio,
-                max_keep_ratio=config.max_keep_ratio,
-                min_block=config.min_block_patches,
-                rng=rng,
-                sampler=config.mask_sampler,
-            )
-            context = torch.from_numpy(masks.context).to(device)
-            target = torch.from_numpy(masks.target).to(device)
-            loss, spread = model.loss(x, context, target)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            ema_update_(model.target_encoder, model.encoder, linear(step, steps, config.ema_momentum, config.ema_final_momentum))
-            losses[step], spreads[step] = loss.item(), spread.item()
+    bar = (progress or _silent)(range(steps), "jepa pre-training")
+    shown_every = max(1, steps // LOSS_SEGMENTS)
+    for step in bar:
+        set_lr(optimizer, warmup_cosine(step, steps, config.pretrain_lr, config.pretrain_final_lr, config.pretrain_warmup_steps))
+        optimizer.param_groups[0]["weight_decay"] = warmup_cosine(
+            step, steps, config.pretrain_weight_decay, config.pretrain_final_weight_decay
+        )
+        x = torch.from_numpy(random_crops(normalised, next(batches), window, rng)).to(device)
+        masks = sample_batch_masks(
+            len(x),
+            n_patches,
+            min_keep_ratio=config.min_keep_ratio,
+            max_keep_ratio=config.max_keep_ratio,
+            min_block=config.min_block_patches,
+            rng=rng,
+            sampler=config.mask_sampler,
+        )
+        context = torch.from_numpy(masks.context).to(device)
+        target = torch.from_numpy(masks.target).to(device)
+        loss, spread = model.loss(x, context, target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        ema_update_(model.target_encoder, model.encoder, linear(step, steps, config.ema_momentum, config.ema_final_momentum))
+        losses[step], spreads[step] = loss.item(), spread.item()
+        if (step + 1) % shown_every == 0:
+            bar.set_postfix(loss=float(losses[step + 1 - shown_every : step + 1].mean()))
     state = {k: v.detach().cpu().clone() for k, v in model.target_encoder.state_dict().items()}
     return PretrainResult(encoder_state=state, losses=losses, target_std=spreads, seconds=time.perf_counter() - started)

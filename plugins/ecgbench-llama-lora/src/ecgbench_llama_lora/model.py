@@ -261,7 +261,8 @@ class LlamaLoraInterpreter:
         torch.manual_seed(self.seed)
         self.model.train()
         losses: list[float] = []
-        for _ in self.ctx.progress(range(total), desc="LoRA fine-tuning", total=total):
+        bar = self.ctx.progress(range(total), desc="LoRA fine-tuning", total=total)
+        for _ in bar:
             step_loss = 0.0
             for _ in range(cfg.grad_accum):
                 batch = next(batches)
@@ -274,6 +275,7 @@ class LlamaLoraInterpreter:
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             losses.append(step_loss)
+            bar.set_postfix(loss=step_loss)
         self.model.eval()
         self.ctx.note("train_steps", total)
         self.ctx.note("train_questions", len(items))

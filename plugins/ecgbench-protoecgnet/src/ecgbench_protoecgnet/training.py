@@ -89,7 +89,8 @@ def run_stage(
     best_state, waited = copy.deepcopy(owner.state_dict()), 0
     best_score = start_score if np.isfinite(start_score) else float("-inf")
     log.best_epoch, log.best_val_macro_auroc = 0, start_score
-    for epoch in ctx.progress(range(1, epochs + 1), desc=name, total=epochs):
+    bar = ctx.progress(range(1, epochs + 1), desc=name, total=epochs)
+    for epoch in bar:
         train_mode()
         order = rng.permutation(n_train)
         losses, terms = [], {}
@@ -107,6 +108,7 @@ def run_stage(
         score = macro_auroc(y_val, validate())[0]
         log.val_macro_auroc.append(score)
         log.epochs = epoch
+        bar.set_postfix(loss=log.train_loss[-1], val_auroc=float(score))
         comparable = score if np.isfinite(score) else float("-inf")
         if comparable >= best_score:
             best_state, best_score, waited = copy.deepcopy(owner.state_dict()), comparable, 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import torch
 from torch import nn
 
@@ -34,7 +36,8 @@ class SSSDGenerator(BackboneGenerator):
     def evaluations(self, steps: int) -> int:
         return steps
 
-    def sample_batch(self, noise: torch.Tensor, labels: torch.Tensor, steps: int, generator: torch.Generator, desc: str) -> torch.Tensor:
+    def sample_batch(self, noise: torch.Tensor, labels: torch.Tensor, steps: int, generator: torch.Generator,
+                     progress: Callable[[Iterable[int]], Iterable[int]]) -> torch.Tensor:
         assert self.net is not None
         net = self.net
         return sample(
@@ -44,7 +47,7 @@ class SSSDGenerator(BackboneGenerator):
             steps,
             self.config.sampler,
             generator,
-            progress=lambda it: self.ctx.progress(it, desc=f"{desc} ({self.config.sampler}, {steps} steps)"),
+            progress=progress,
         )
 
 
