@@ -63,6 +63,8 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    if getattr(args, "models_command", None) == "show":
+        return cmd_models_show(args)
     registry = _registry()
     if args.task:
         registry.task(args.task)
@@ -72,6 +74,31 @@ def cmd_models(args: argparse.Namespace) -> int:
         rivals = registry.contested.get(("model", spec.name))
         clash = f" (name also claimed by {', '.join(rivals)}: see `ecgbench plugins`)" if rivals else ""
         print(f"{spec.name:<22} {spec.task:<20} [{owner}] {spec.summary}{aliases}{clash}")
+    return 0
+
+
+def cmd_models_show(args: argparse.Namespace) -> int:
+    from ecgbench.leaderboard import build_sections
+    from ecgbench.model_card import best_results, card_json, render_text, spec_card
+    from ecgbench.records import iter_records
+
+    registry = _registry()
+    spec = registry.model(args.name)
+    card = spec_card(spec, registry)
+    records = [r for _, r in iter_records(args.results)] if args.results.is_dir() else []
+    results = best_results(spec.name, build_sections(records))
+    print(card_json(card, results) if args.json else render_text(card, results, args.results), end="")
+    return 0
+
+
+def cmd_new_plugin(args: argparse.Namespace) -> int:
+    from ecgbench.scaffold import write_plugin
+
+    registry = _registry()
+    task = registry.task(args.task).name
+    folder = write_plugin(args.name, task, args.out)
+    print(f"wrote {folder}/")
+    print(f"next: pip install -e {folder} && pytest {folder}/tests && ecgbench validate --plugin {args.name}")
     return 0
 
 
@@ -228,23 +255,30 @@ def cmd_weights_show(args: argparse.Namespace) -> int:
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from ecgbench.leaderboard import build, check
 
+    site = args.html if args.html is not None else args.out / "site"
     if args.check:
-        result = check(args.results, args.out)
+        result = check(args.results, args.out, site)
         for orphan in result.orphans:
             print(f"warning: {orphan}", file=sys.stderr)
         for problem in result.damaged:
             print(f"damaged record: {problem}", file=sys.stderr)
         if result.differing:
-            print(f"{args.out}/ differs from a rebuild of {args.results}/: {', '.join(result.differing)}",
-                  file=sys.stderr)
+            shown = ", ".join(result.differing[:20])
+            if len(result.differing) > 20:
+                shown += f" and {len(result.differing) - 20} more"
+            print(f"{args.out}/ or {site}/ differs from a rebuild of {args.results}/: {shown}", file=sys.stderr)
             print("run `ecgbench leaderboard` and commit the result", file=sys.stderr)
         if not result.ok:
             return EXIT_CHECK
-        print(f"{args.out}/ matches a rebuild from {args.results}/")
+        print(f"{args.out}/ and {site}/ match a rebuild from {args.results}/")
         return 0
-    rebuild = build(args.results, args.out)
+    rebuild = build(args.results, args.out, site)
     for path in rebuild.written:
-        print(path)
+        if not path.is_relative_to(site):
+            print(path)
+    pages = [p for p in rebuild.written if p.is_relative_to(site)]
+    size = sum(p.stat().st_size for p in pages)
+    print(f"{site / 'index.html'} ({len(pages)} files, {size / 1e6:.1f} MB)")
     for orphan in rebuild.orphans:
         print(f"warning: {orphan}", file=sys.stderr)
     for problem in rebuild.damaged:
@@ -370,9 +404,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--requirements", action="store_true", help="print dist==version pins")
     p.set_defaults(func=cmd_plugins)
     sub.add_parser("tasks", help="the task contracts").set_defaults(func=cmd_tasks)
-    p = sub.add_parser("models", help="registered models")
+    p = sub.add_parser("models", help="registered models; `models show NAME` prints a model card")
     p.add_argument("--task")
     p.set_defaults(func=cmd_models)
+    models_sub = p.add_subparsers(dest="models_command")
+    q = models_sub.add_parser("show", help="a model card: citation, licence, budgets, settings, best results")
+    q.add_argument("name", help="model name or alias")
+    q.add_argument("--results", type=Path, default=Path("results"), help="results folder for the best results")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_models)
     sub.add_parser("datasets", help="registered datasets").set_defaults(func=cmd_datasets)
     sub.add_parser("schema", help="JSON Schema of the run record").set_defaults(func=cmd_schema)
 
@@ -414,16 +454,25 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_weights_show)
 
+    p = sub.add_parser("new-plugin", help="write a pip-installable plugin package to start from")
+    p.add_argument("name", help="the model's name (lower case, digits, '-'), e.g. mymodel")
+    p.add_argument("--task", required=True, help="the task the model implements")
+    p.add_argument("--out", type=Path, default=Path("."), help="folder to write ecgbench-NAME/ into")
+    p.set_defaults(func=cmd_new_plugin)
+
     p = sub.add_parser("validate", help="check a model's task contract on a tiny phantom batch")
     p.add_argument("--plugin", "--model", dest="plugin", required=True)
     p.add_argument("--task")
     p.add_argument("--set", action="append", metavar="KEY=VALUE")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("leaderboard", help="rebuild leaderboards/ from results/")
+    p = sub.add_parser("leaderboard", help="rebuild leaderboards/ and its site from results/")
     p.add_argument("--results", type=Path, default=RESULTS)
     p.add_argument("--out", type=Path, default=LEADERBOARDS)
-    p.add_argument("--check", action="store_true", help="fail when the committed files differ from a rebuild")
+    p.add_argument("--html", type=Path, metavar="DIR",
+                   help="where the static site goes (default: OUT/site); open DIR/index.html")
+    p.add_argument("--check", action="store_true",
+                   help="fail when the committed tables, model cards or site differ from a rebuild")
     p.set_defaults(func=cmd_leaderboard)
 
     p = sub.add_parser("score", help="score a samples file made elsewhere with a task's evaluator")

@@ -128,9 +128,9 @@ def test_a_rebuild_is_byte_identical_and_check_passes(tmp_path):
         )
     out = tmp_path / "lb"
     build(results, out)
-    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    first = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     build(results, out)
-    assert first == {p.name: p.read_bytes() for p in out.iterdir()}
+    assert first == {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert check(results, out).ok
     doc = json.loads((out / "classify-71-labels.json").read_text())
     assert [r["model"] for r in doc["sections"][0]["rows"]] == ["c", "b", "a"]
@@ -151,12 +151,24 @@ def test_check_names_the_files_that_differ_from_a_rebuild(tmp_path):
         ),
         results,
     )
-    assert check(results, out).differing == sorted(
+    differing = check(results, out).differing
+    assert [name for name in differing if "/" not in name] == sorted(
         ["measure-intervals.csv", "measure-intervals.json", "measure-intervals.md"]
     ) + ["classify-71-labels.md"]
+    assert "site/tasks/measure-intervals.html" in differing
 
 
-def test_the_markdown_table_shows_the_main_metric_with_its_ci_and_provenance(tmp_path):
+def test_check_names_a_site_page_edited_by_hand(tmp_path):
+    results, out = tmp_path / "results", tmp_path / "lb"
+    write_record(make_record(run_id="r1", model="a"), results)
+    build(results, out)
+    page = out / "site" / "tasks" / "classify-71-labels.html"
+    page.write_text(page.read_text() + "<!-- edited -->")
+    (out / "site" / "stray.html").write_text("left behind")
+    assert check(results, out).differing == ["site/stray.html", "site/tasks/classify-71-labels.html"]
+
+
+def test_the_markdown_table_shows_the_main_metric_with_its_ci_and_the_run(tmp_path):
     write_record(
         make_record(run_id="r1", model="a", main=("macro_auroc", 0.8123, 0.8, 0.83)),
         tmp_path / "results",
@@ -164,4 +176,34 @@ def test_the_markdown_table_shows_the_main_metric_with_its_ci_and_provenance(tmp
     build(tmp_path / "results", tmp_path / "lb")
     text = (tmp_path / "lb" / "classify-71-labels.md").read_text()
     assert text.startswith("<!-- generated")
-    assert "0.8123 [0.8, 0.83]" in text and "aaaaaaaa" in text and "ecgbench-p 0.1" in text
+    assert "| 1 | a | 0.8123 [0.8, 0.83] |" in text and "| r1 |" in text
+
+
+def test_the_markdown_table_keeps_the_headline_metrics_and_the_csv_keeps_everything(tmp_path):
+    others = {"fmax": 0.5, "macro_auroc_form": 0.6, "fmax_test_threshold": 0.7, "macro_auroc_all": 0.8}
+    write_record(make_record(run_id="r1", model="a", others=others), tmp_path / "results")
+    build(tmp_path / "results", tmp_path / "lb")
+    header = next(
+        line for line in (tmp_path / "lb" / "classify-71-labels.md").read_text().splitlines()
+        if line.startswith("| rank")
+    )
+    assert header == "| rank | model | macro_auroc | fmax | macro_auroc_form | n_test | run_id |"
+    csv_header = (tmp_path / "lb" / "classify-71-labels.csv").read_text().splitlines()[0]
+    assert all(name in csv_header for name in [*others, "plugin", "commit", "date"])
+
+
+def test_a_task_without_headline_metrics_shows_its_first_few(tmp_path):
+    others = {f"m{i}": float(i) for i in range(8)}
+    write_record(
+        make_record(run_id="r1", model="a", task="retrieve-report", main=("recall", 0.5, 0.4, 0.6), others=others),
+        tmp_path / "results",
+    )
+    build(tmp_path / "results", tmp_path / "lb")
+    text = (tmp_path / "lb" / "retrieve-report.md").read_text()
+    assert "| rank | model | recall | m0 | m1 | m2 | m3 | m4 | n_test | run_id |" in text
+
+
+def test_the_markdown_marks_a_model_scored_on_its_training_data(tmp_path):
+    write_record(make_record(run_id="r1", model="pre", training_datasets=("phantom",)), tmp_path / "results")
+    build(tmp_path / "results", tmp_path / "lb")
+    assert "| 1 | pre † |" in (tmp_path / "lb" / "classify-71-labels.md").read_text()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import types
+from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ecgbench import ModelSpec, hookimpl
 from ecgbench.registry import _EntryPoint
@@ -149,3 +150,11 @@ def prevalence_spec(name: str = "prevalence-clf", **extra) -> ModelSpec:
                             converters={"prevalence-pt": "fake_plugins:convert_prevalence"}),
         **extra,
     )
+
+
+class CardConfig(BaseModel):
+    """Settings of the model-card test model."""
+
+    depth: int = Field(default=4, ge=1, description="layers")
+    solver: Literal["euler", "rk4"] = Field(default="euler", description="ODE solver")
+    widths: list[int] = Field(default_factory=lambda: [8, 16], description="channels per stage")
