@@ -11,6 +11,7 @@ without the plugins installed (a card whose plugin is absent is carried over unc
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -84,13 +85,19 @@ def spec_card(spec: ModelSpec, registry: Registry) -> dict[str, Any]:
 
 def refresh_cards(model_names: list[str], previous: dict[str, dict], registry: Registry | None) -> dict[str, dict]:
     """Cards for ``model_names``: fresh from the registry where the model is installed, else
-    the previous card (its plugin is absent here), else none."""
+    the previous card (its plugin is absent here, or its config class cannot be imported), else none."""
     cards = {}
     for name in sorted(set(model_names)):
+        card = None
         if registry is not None and name in registry.specs["model"]:
-            cards[name] = spec_card(registry.model(name), registry)
-        elif name in previous:
-            cards[name] = previous[name]
+            try:
+                card = spec_card(registry.model(name), registry)
+            except Exception as exc:  # a config class that cannot be imported here must not stop the tables
+                print(f"model card of {name!r} not refreshed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if card is None and name in previous:
+            card = previous[name]
+        if card is not None:
+            cards[name] = card
     return cards
 
 

@@ -78,6 +78,24 @@ def test_leaderboard_check_exits_5_when_files_differ(tmp_path, capsys):
     assert main([*args, "--check"]) == 0
 
 
+def test_leaderboard_html_writes_the_site_where_asked_and_check_covers_it(tmp_path, capsys):
+    from record_factory import make_record
+
+    from ecgbench.records import write_record
+
+    write_record(make_record(), tmp_path / "results")
+    args = ["leaderboard", "--results", str(tmp_path / "results"), "--out", str(tmp_path / "lb"),
+            "--html", str(tmp_path / "www")]
+    assert main(args) == 0
+    assert f"{tmp_path / 'www' / 'index.html'} (" in capsys.readouterr().out
+    assert (tmp_path / "www" / "tasks" / "classify-71-labels.html").is_file()
+    assert not (tmp_path / "lb" / "site").exists()
+    assert main([*args, "--check"]) == 0
+    (tmp_path / "www" / "index.html").write_text("edited")
+    assert main([*args, "--check"]) == 5
+    assert "www/index.html" in capsys.readouterr().err
+
+
 def test_run_validate_and_leaderboard_with_the_installed_example_plugin(
     tmp_path, capsys, installed_plugins
 ):

@@ -68,6 +68,15 @@ def test_cards_of_models_whose_plugin_is_absent_are_carried_over(registry):
     assert cards["gone"]["summary"] == "kept" and cards["carded"]["summary"] == "test model carded"
 
 
+def test_a_card_whose_config_cannot_be_imported_keeps_the_previous_one(monkeypatch, capsys):
+    monkeypatch.delenv("ECGBENCH_LOAD_PLUGINS", raising=False)
+    spec = model_spec("broken-config").model_copy(update={"config": "no_such_module:Config"})
+    registry = Registry(entry_points=[entry_point("bc", plugin_module("bc", spec))])
+    cards = refresh_cards(["broken-config"], {"broken-config": {"name": "broken-config", "summary": "kept"}}, registry)
+    assert cards["broken-config"]["summary"] == "kept"
+    assert "no_such_module" in capsys.readouterr().err
+
+
 def test_models_show_prints_the_card_and_the_best_committed_result(installed_plugins, tmp_path, capsys):
     if "example-knn" not in Registry().aliases["model"]:
         pytest.skip("the example plugin is not installed")
