@@ -199,3 +199,19 @@ def test_a_plot_drawn_across_a_section_is_shown_and_checked_for_presence_only(tm
     assert check(results, out).ok
     plot.unlink()
     assert check(results, out).differing == [f"site/img/{plot.name}"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_roc_drawn_matches_scikit_learn_ties_included(seed):
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    from ecgbench.site.charts import roc_points
+
+    rng = np.random.default_rng(seed)
+    y_true = (rng.uniform(size=300) < 0.3).astype(np.uint8)
+    y_score = np.round(rng.uniform(size=300) + 0.5 * y_true, 1)  # rounding makes many ties
+    fpr, tpr, auc = roc_points(y_true, y_score)
+    ref_fpr, ref_tpr, _ = roc_curve(y_true, y_score, drop_intermediate=False)
+    np.testing.assert_allclose(fpr, ref_fpr)
+    np.testing.assert_allclose(tpr, ref_tpr)
+    assert auc == pytest.approx(roc_auc_score(y_true, y_score))
