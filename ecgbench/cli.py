@@ -80,12 +80,12 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_models_show(args: argparse.Namespace) -> int:
     from ecgbench.leaderboard import build_sections
     from ecgbench.model_card import best_results, card_json, render_text, spec_card
-    from ecgbench.records import iter_records
+    from ecgbench.records import scan_results
 
     registry = _registry()
     spec = registry.model(args.name)
     card = spec_card(spec, registry)
-    records = [r for _, r in iter_records(args.results)] if args.results.is_dir() else []
+    records = [r for _, r in scan_results(args.results).records] if args.results.is_dir() else []
     results = best_results(spec.name, build_sections(records))
     print(card_json(card, results) if args.json else render_text(card, results, args.results), end="")
     return 0

@@ -40,6 +40,8 @@ HEADLINE_METRICS: dict[str, tuple[str, ...]] = {
     "interpret-image": ("label_f1", "unparseable_rate"),
 }
 HEADLINE_FALLBACK = 5
+#: What the floor row of a section is: the metrics computed on real data alone.
+FLOOR_LABEL = "real data (validation vs test; condition_auroc: real test records)"
 #: The site folder of the plots drawn here (matplotlib): like the PNGs beside the tables, --check
 #: wants them present but does not compare their bytes (rasterisation may differ between
 #: machines). Every other site file, the copied run plots included, must match byte for byte.
@@ -222,7 +224,7 @@ def _row_cells(row: Row, section: Section) -> dict[str, str]:
 def _floor_cells(section: Section, columns: list[str]) -> dict[str, str]:
     cells = dict.fromkeys(columns, "")
     cells["rank"] = "floor"
-    cells["model"] = "real data (validation vs test; condition_auroc: real test records)"
+    cells["model"] = FLOOR_LABEL
     for name, value in section.floor.items():
         if name in cells:
             cells[name] = fmt(value)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ecgbench.errors import ECGBenchError
-from ecgbench.leaderboard import Row, Section, fmt, headline_metrics
+from ecgbench.leaderboard import FLOOR_LABEL, Row, Section, fmt, headline_metrics
 from ecgbench.records import RunRecord
 from ecgbench.site import charts
 
@@ -256,7 +256,8 @@ class SiteBuilder:
                                lstrip_blocks=True, undefined=StrictUndefined, keep_trailing_newline=True)
         from ecgbench import __version__
 
-        self.env.globals.update(version=__version__, tasks=sorted(sections), n_records=len(self.records))
+        self.env.globals.update(version=__version__, tasks=sorted(sections), n_records=len(self.records),
+                                floor_label=FLOOR_LABEL)
 
     # -- files ---------------------------------------------------------------------------
     def _prepare(self) -> None:
