@@ -254,7 +254,8 @@ def headline_metrics(task: str, section: Section) -> list[str]:
 
 def _markdown_columns(task: str, section: Section) -> list[str]:
     seeds = ["seeds", "seed_sd"] if any(len(r.seeds) > 1 for r in section.rows) else []
-    return ["rank", "model", *headline_metrics(task, section), *seeds, "n_test", "run_id"]
+    weights = ["weights"] if any(r.origin for r in section.rows) else []
+    return ["rank", "model", *headline_metrics(task, section), *seeds, "n_test", *weights, "run_id"]
 
 
 def render_markdown(task: str, sections: list[Section]) -> str:

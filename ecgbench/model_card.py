@@ -79,6 +79,11 @@ def spec_card(spec: ModelSpec, registry: Registry) -> dict[str, Any]:
         "config_class": spec.config,
         "config_doc": (config_class.__doc__ or "").strip(),
         "budgets": to_jsonable_python(spec.budgets, fallback=repr),
+        "weights": None if spec.weights is None else {
+            "accepts": list(spec.weights.accepts),
+            "adaptable": list(spec.weights.adaptable),
+            "converts": sorted(spec.weights.converters),
+        },
         "config": config_fields(config_class),
     }
 
@@ -167,6 +172,14 @@ def render_text(card: dict[str, Any], results: list[dict[str, Any]], results_dir
         ("licence", card["license"] or "—"),
         ("trained on", ", ".join(card["training_datasets"]) or "nothing shipped: it trains in the run"),
     ]
+    weights = card.get("weights")
+    if weights:
+        text = f"--weights takes {', '.join(weights['accepts'])}"
+        if weights["converts"]:
+            text += f"; `ecgbench weights convert --from` {', '.join(weights['converts'])}"
+        if weights["adaptable"]:
+            text += f"; settings a run may change: {', '.join(weights['adaptable'])}"
+        facts.append(("weights", text))
     if card["wiring_check"]:
         facts.append(("wiring check", "yes: its scores only show that the pipeline runs; never ranked"))
     width = max(len(k) for k, _ in facts)

@@ -91,3 +91,13 @@ def test_models_show_prints_the_card_and_the_best_committed_result(installed_plu
 def test_models_show_of_an_unknown_model_is_a_usage_error(capsys):
     assert main(["models", "show", "no-such-model"]) == 2
     assert "no-such-model" in capsys.readouterr().err
+
+
+def test_a_card_says_which_weights_the_model_takes_and_converts(monkeypatch, tmp_path):
+    from fake_plugins import prevalence_spec
+
+    monkeypatch.delenv("ECGBENCH_LOAD_PLUGINS", raising=False)
+    registry = Registry(entry_points=[entry_point("prev", plugin_module("prev", prevalence_spec()))])
+    card = spec_card(registry.model("prevalence-clf"), registry)
+    assert card["weights"] == {"accepts": ["prevalence"], "adaptable": ["batch"], "converts": ["prevalence-pt"]}
+    assert "`ecgbench weights convert --from` prevalence-pt" in render_text(card, [], tmp_path)

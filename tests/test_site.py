@@ -215,3 +215,25 @@ def test_the_roc_drawn_matches_scikit_learn_ties_included(seed):
     np.testing.assert_allclose(fpr, ref_fpr)
     np.testing.assert_allclose(tpr, ref_tpr)
     assert auc == pytest.approx(roc_auc_score(y_true, y_score))
+
+
+def test_imported_weights_and_an_external_validation_get_their_own_row_section_and_words(tmp_path):
+    from ecgbench.records import WeightsInfo
+
+    def imported(external: bool) -> WeightsInfo:
+        return WeightsInfo(source="imported", location="given", file="w.safetensors", bytes=10, architecture="m",
+                           contents="model", written_by="m 0.1", training_data={"name": "ptbxl", "fingerprint": "9" * 64},
+                           external_validation=external)
+
+    results = tmp_path / "results"
+    _write(results, make_record(run_id="r1", model="m"))
+    _write(results, _with(make_record(run_id="r2", model="m"), weights=imported(False), weights_sha256="ab" * 32,
+                          trained_by_run="r0"))
+    _write(results, _with(make_record(run_id="r3", model="m"), weights=imported(True), weights_sha256="cd" * 32))
+    build(results, tmp_path / "lb")
+    html = _page(tmp_path / "lb" / "site", "tasks/classify-71-labels.html")
+    anchors = re.findall(r'<section class="board" id="([^"]+)"', html)
+    assert len(anchors) == len(set(anchors)) == 2
+    assert "External validation: weights trained on ptbxl" in html
+    assert "m · weights abababab" in html and "<td class=\"meta\">run r0</td>" in html
+    assert "run r0" in _page(tmp_path / "lb" / "site", "runs/r2.html")

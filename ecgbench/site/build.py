@@ -11,6 +11,7 @@ the plots), ``models/<name>.html`` (the model card and its results), ``runs.html
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import shutil
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ecgbench.errors import ECGBenchError
-from ecgbench.leaderboard import FLOOR_LABEL, Row, Section, fmt, headline_metrics
+from ecgbench.leaderboard import FLOOR_LABEL, Row, Section, fmt, headline_metrics, weights_cell
 from ecgbench.records import RunRecord
 from ecgbench.site import charts
 
@@ -63,6 +64,7 @@ class RowView:
     wiring_check: bool
     plugin: str
     date: str
+    weights: str
 
 
 @dataclass
@@ -81,6 +83,8 @@ class SectionView:
     floor: dict[str, str]
     floor_main: str
     plots: list[dict[str, str]]
+    imported_weights: bool
+    trained_on: str
 
 
 @dataclass
@@ -98,6 +102,7 @@ class RunView:
     notes: list[tuple[str, str]]
     phases: list[dict[str, Any]]
     model_config: list[dict[str, Any]]
+    weights: str
 
 
 @dataclass
@@ -115,7 +120,10 @@ def _arrow(higher: bool | None) -> str:
 
 
 def _anchor(section: Section) -> str:
-    return f"{section.dataset}-{section.budget}-{section.fingerprint[:8]}"
+    anchor = f"{section.dataset}-{section.budget}-{section.fingerprint[:8]}"
+    if section.trained_on:  # an external validation shares the data with the section trained on it
+        anchor += "-from-" + re.sub(r"[^a-z0-9]+", "-", section.trained_on.lower()).strip("-")
+    return anchor
 
 
 def _rank_group(rank: str) -> int | None:
@@ -156,6 +164,7 @@ def _section_view(task: str, section: Section, plots: list[dict[str, str]]) -> S
         fingerprint=section.fingerprint, title=section.title, main_metric=section.main_metric,
         arrow=_arrow(section.higher_is_better), columns=columns, rows=rows, scale=scale, floor=floor,
         floor_main=floor.get(section.main_metric, ""), plots=plots,
+        imported_weights=any(r.origin for r in section.rows), trained_on=section.trained_on,
     )
 
 
@@ -188,6 +197,7 @@ def _row_view(row: Row, section: Section, columns: list[Column], scale: charts.S
         trained_on_eval=record.dataset.name in record.model.training_datasets,
         wiring_check=record.model.wiring_check,
         plugin=f"{record.model.plugin_dist} {record.model.plugin_version}", date=record.finished_at[:10],
+        weights=weights_cell(record),
     )
 
 
@@ -224,6 +234,21 @@ def _notes(record: RunRecord) -> tuple[list[tuple[str, str]], list[charts.LineCh
         text = _json_text(value)
         shown.append((key, text if len(text) <= 400 else text[:400] + " …"))
     return shown, drawn
+
+
+def _weights_text(record: RunRecord) -> str:
+    """Where the evaluated weights came from, their file and hash ('' for a run without weights)."""
+    info = record.weights
+    if info is None:
+        return ""
+    parts = [weights_cell(record), f"{info.architecture} ({info.contents}), file {info.file} ({info.location})"]
+    if record.weights_sha256:
+        parts.append(f"sha256 {record.weights_sha256[:16]}")
+    if info.external_validation:
+        parts.append("external validation" + (f" on {len(info.shared_labels)} shared statements" if info.shared_labels else ""))
+    if info.adapted:
+        parts.append("adapted " + ", ".join(f"{k}: {a} → {b}" for k, (a, b) in sorted(info.adapted.items())))
+    return "; ".join(parts)
 
 
 def _phases(record: RunRecord) -> list[dict[str, Any]]:
@@ -384,6 +409,7 @@ class SiteBuilder:
             label=f"{record.model.name} [{record.model.variant}]" if record.model.variant else record.model.name,
             on_board=on_board, metrics=_metric_views(record), images=images, files=files, charts=drawn,
             section_plots=section_plots, notes=notes, phases=_phases(record), model_config=_model_config(record),
+            weights=_weights_text(record),
         )
 
     def _models(self) -> dict[str, ModelView]:
