@@ -1,7 +1,8 @@
 """``ecgbench score``: apply a task's evaluator to a samples file made anywhere.
 
 The file is a ``.npz`` in the samples format of run records (``docs/records.md``), so
-published predictions and harness runs are scored in the same terms:
+published predictions and harness runs are scored in the same terms. Each task names its
+scorer in its spec (``TaskSpec.scorer``); the built-in tasks read:
 
 - classify-71-labels: ``y_true``, ``y_score`` ``[n, 71]``; optional ``label_codes``,
   ``val_y_true`` and ``val_y_score`` (for the validation-chosen Fmax threshold);
@@ -37,6 +38,8 @@ from ecgbench.data.labels import SCP_CODES
 from ecgbench.data.qa_types import OPTION_SEPARATOR, QAItem
 from ecgbench.errors import ConfigError, DataError
 from ecgbench.metrics.bootstrap import MetricValue, fixed_resamples
+from ecgbench.registry import Registry
+from ecgbench.specs import load_object
 
 
 def _require(arrays: dict[str, np.ndarray], path: Path, *names: str) -> list[np.ndarray]:
@@ -99,7 +102,8 @@ def _label_codes(a: dict, path: Path) -> tuple[str, ...]:
     return codes
 
 
-def _classify(a: dict, path: Path, seed: int) -> list[MetricValue]:
+def score_classify(a: dict, path: Path, seed: int) -> list[MetricValue]:
+    """classify-71-labels: macro AUROC (and subsets) and Fmax of ``y_score`` against ``y_true``."""
     from ecgbench.metrics.classification import classification_suite
 
     _require(a, path, "y_true", "y_score")
@@ -113,7 +117,8 @@ def _classify(a: dict, path: Path, seed: int) -> list[MetricValue]:
                                 seed=seed, codes=codes)
 
 
-def _intervals(a: dict, path: Path, seed: int) -> list[MetricValue]:
+def score_intervals(a: dict, path: Path, seed: int) -> list[MetricValue]:
+    """measure-intervals: errors, agreement and AUROCs of ``measured_*`` against ``reference_*``."""
     from ecgbench.metrics.intervals import interval_suite
 
     _require(a, path, *(f"{kind}_{k}" for kind in ("reference", "measured") for k in INTERVALS))
@@ -130,7 +135,8 @@ def _intervals(a: dict, path: Path, seed: int) -> list[MetricValue]:
     return interval_suite(reference, measured, sex=sex, qtc_formula=formula, groups=groups, seed=seed, **truth)
 
 
-def _image(a: dict, path: Path, seed: int) -> list[MetricValue]:
+def score_image(a: dict, path: Path, seed: int) -> list[MetricValue]:
+    """interpret-image: accuracy and label F1 of the answers against the targets."""
     from ecgbench.metrics.text import image_suite
 
     kinds, questions, answers, targets = _require(a, path, "question_type", "question", "answer", "target")
@@ -150,7 +156,8 @@ def _image(a: dict, path: Path, seed: int) -> list[MetricValue]:
     return image_suite(items, [str(x) for x in answers], seed=seed)
 
 
-def _generate(a: dict, path: Path, seed: int) -> list[MetricValue]:
+def score_generate(a: dict, path: Path, seed: int) -> list[MetricValue]:
+    """generate: the distribution metrics of ``generated`` against ``real`` records."""
     from ecgbench.metrics.generation import generation_suite, reference_space
 
     _require(a, path, "generated", "real", "fs")
@@ -178,20 +185,20 @@ def _generate(a: dict, path: Path, seed: int) -> list[MetricValue]:
                             labels.get("real_labels"), float(fs), seed=seed, space=space)
 
 
-SCORERS = {"classify-71-labels": _classify, "measure-intervals": _intervals, "interpret-image": _image,
-           "generate": _generate}
-
-
-def score_samples(task: str, path: Path, bootstrap_ids: Path | None = None, seed: int = 0) -> list[MetricValue]:
-    """The task's metrics on the arrays of a samples file."""
-    if task not in SCORERS:
-        raise ConfigError(f"ecgbench score knows the tasks {sorted(SCORERS)}, not {task!r}")
+def score_samples(task: str, path: Path, bootstrap_ids: Path | None = None, seed: int = 0,
+                  registry: Registry | None = None) -> list[MetricValue]:
+    """The task's metrics on the arrays of a samples file, by the scorer its spec names (a task a
+    plugin registers brings its own)."""
+    spec = (registry or Registry()).task(task)
+    if spec.scorer is None:
+        raise ConfigError(f"task {spec.name!r} names no scorer, so `ecgbench score` cannot rescore its samples files")
+    scorer = load_object(spec.scorer)
     arrays = read_samples_file(Path(path))
     guard = contextlib.nullcontext()
     if bootstrap_ids is not None:
         guard = fixed_resamples(_bootstrap_ids(Path(bootstrap_ids)))
     with guard:
-        return SCORERS[task](arrays, Path(path), seed)
+        return scorer(arrays, Path(path), seed)
 
 
 def read_samples_file(path: Path) -> dict[str, np.ndarray]:

@@ -143,7 +143,6 @@ class DatasetSpec(_Spec):
     license: str = ""
 
 
-
 class TaskSpec(_Spec):
     """A task contract and the evaluator that scores it."""
 
@@ -154,7 +153,25 @@ class TaskSpec(_Spec):
     main_metric: str
     metrics: tuple[MetricSpec, ...]
     default_dataset: str = "phantom"
-
+    protocol: ImportString | None = Field(
+        default=None,
+        description="'pkg.module:Protocol', a runtime-checkable Protocol every model of the task implements "
+        "(`ecgbench validate` checks it)",
+    )
+    validate_settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="evaluator settings that make the task's run quick enough for `ecgbench validate`",
+    )
+    repeat_check: ImportString | None = Field(
+        default=None,
+        description="'pkg.module:callable' called as check(model, dataset) -> bool after a run: the same "
+        "call twice gives the same output (a fixed seed where the call takes one)",
+    )
+    scorer: ImportString | None = Field(
+        default=None,
+        description="'pkg.module:callable' called as scorer(arrays, path, seed) -> list[MetricValue]: "
+        "the task's metrics from the arrays of a samples file (`ecgbench score`)",
+    )
 
     def metric(self, name: str) -> MetricSpec | None:
         """The spec of a metric by name; names with a subset suffix fall back to their stem."""

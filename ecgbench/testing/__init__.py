@@ -14,6 +14,7 @@ from ecgbench.testing.contracts import (
     GenerateContract,
     ImageContract,
     IntervalsContract,
+    TaskContract,
 )
 from ecgbench.testing.dummies import (
     DummyClassifier,
@@ -32,5 +33,6 @@ __all__ = [
     "GenerateContract",
     "ImageContract",
     "IntervalsContract",
+    "TaskContract",
     "tiny_dataset",
 ]

@@ -4,7 +4,9 @@ Each class checks the clauses every model of a task must meet: it is registered 
 plugin, its ci and paper configs validate, and ``ecgbench validate`` passes on a tiny phantom
 cohort (the run completes, every output passes the contract checks, outputs repeat for a fixed
 seed). Interval measurers must moreover abstain on records they cannot read (flat, noise,
-spikes) instead of failing the run or returning values no heart produces.
+spikes) instead of failing the run or returning values no heart produces. A plugin that
+registers a task of its own ships its contract class the same way, as a subclass of
+:class:`TaskContract` that names the task.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from ecgbench.registry import Registry
 from ecgbench.validate import validate_model
 
 
-class _ContractTest:
+class TaskContract:
+    """The clauses every model of ``task`` meets; a task's contract class sets ``task``, a model's
+    test class sets ``model`` (and ``overrides``, on top of the spec's ``validate_overrides``)."""
+
     task: ClassVar[str]
     model: ClassVar[str]
     overrides: ClassVar[dict[str, Any]] = {}
@@ -25,7 +30,7 @@ class _ContractTest:
     def test_model_is_registered_by_a_loaded_plugin(self) -> None:
         registry = Registry()
         spec = registry.model(self.model)
-        assert spec.task == self.task
+        assert spec.task == registry.task(self.task).name
         assert registry.plugin_of("model", spec.name).status == "ok"
 
     def test_every_contract_clause_holds(self) -> None:
@@ -34,15 +39,15 @@ class _ContractTest:
         assert not failed, "\n".join(failed)
 
 
-class GenerateContract(_ContractTest):
+class GenerateContract(TaskContract):
     task = "generate"
 
 
-class ClassifyContract(_ContractTest):
+class ClassifyContract(TaskContract):
     task = "classify-71-labels"
 
 
-class IntervalsContract(_ContractTest):
+class IntervalsContract(TaskContract):
     task = "measure-intervals"
 
     def test_records_it_cannot_read_are_abstained_on_not_errors(self) -> None:
@@ -78,5 +83,5 @@ def hostile_records(fs: float = 250.0, seconds: float = 10.0) -> np.ndarray:
     return out
 
 
-class ImageContract(_ContractTest):
+class ImageContract(TaskContract):
     task = "interpret-image"
