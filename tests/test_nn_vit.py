@@ -12,6 +12,7 @@ from ecgbench.nn.vit import (  # noqa: E402
     VIT_SIZES,
     AttentionPooling,
     PatchEmbedding,
+    SelfAttention,
     ViTEncoder,
     count_parameters,
     gather_tokens,
@@ -113,3 +114,40 @@ def test_attention_pooling_is_invariant_to_token_order() -> None:
     out = pool(tokens)
     assert out.shape == (2, 71)
     torch.testing.assert_close(pool(tokens[:, torch.randperm(9)]), out)
+
+
+def _attention(drop_key: float) -> SelfAttention:
+    torch.manual_seed(0)
+    return SelfAttention(16, 2, drop_key=drop_key)
+
+
+def test_drop_key_changes_nothing_outside_training() -> None:
+    x = torch.randn(2, 7, 16)
+    plain, dropping = _attention(0.0).eval(), _attention(0.3).eval()
+    assert torch.equal(plain(x), dropping(x))
+
+
+def test_drop_key_thins_the_keys_while_training() -> None:
+    x = torch.randn(2, 7, 16)
+    plain, dropping = _attention(0.0).train(), _attention(0.3).train()
+    torch.manual_seed(1)
+    a = dropping(x)
+    torch.manual_seed(2)
+    b = dropping(x)
+    assert not torch.allclose(a, plain(x))
+    assert not torch.allclose(a, b)
+
+
+def test_a_query_whose_keys_are_all_dropped_averages_the_values() -> None:
+    """No NaN: the dropped logits all become the same large negative number, so the softmax is uniform."""
+    x = torch.randn(2, 7, 16)
+    attention = _attention(1.0).train()
+    b, n, d = x.shape
+    v = attention.qkv(x).reshape(b, n, 3, 2, d // 2)[:, :, 2]
+    expected = attention.proj(v.mean(dim=1, keepdim=True).expand(b, n, 2, d // 2).reshape(b, n, d))
+    torch.testing.assert_close(attention(x), expected)
+
+
+def test_drop_key_must_be_a_probability() -> None:
+    with pytest.raises(ValueError, match="drop_key"):
+        SelfAttention(16, 2, drop_key=1.5)

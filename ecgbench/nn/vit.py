@@ -24,6 +24,9 @@ from torch.nn import functional as F
 NORM_EPS = 1e-6
 #: Standard deviation of the truncated-normal weight initialisation.
 INIT_STD = 0.02
+#: What DropKey adds to a dropped key's attention logit (as published: large but finite, so a query
+#: whose keys are all dropped attends to all of them equally instead of giving NaN).
+DROP_KEY_BIAS = -1e12
 
 
 @dataclass(frozen=True)
@@ -81,13 +84,20 @@ class PatchEmbedding(nn.Module):
 
 
 class SelfAttention(nn.Module):
-    """Multi-head self-attention over ``[b, n, dim]`` tokens."""
+    """Multi-head self-attention over ``[b, n, dim]`` tokens.
 
-    def __init__(self, dim: int, n_heads: int, bias: bool = False, dropout: float = 0.0):
+    ``drop_key`` > 0 turns on DropKey (Li et al., CVPR 2023) while training: each attention
+    logit is dropped with that probability before the softmax (the keys a query sees are
+    thinned at random), instead of dropping attention weights after it.
+    """
+
+    def __init__(self, dim: int, n_heads: int, bias: bool = False, dropout: float = 0.0, drop_key: float = 0.0):
         super().__init__()
         if dim % n_heads:
             raise ValueError(f"dim={dim} is not divisible by n_heads={n_heads}")
-        self.n_heads = n_heads
+        if not 0.0 <= drop_key <= 1.0:
+            raise ValueError(f"drop_key={drop_key} is not a probability")
+        self.n_heads, self.drop_key = n_heads, drop_key
         self.qkv = nn.Linear(dim, 3 * dim, bias=bias)
         self.proj = nn.Linear(dim, dim, bias=bias)
         self.dropout = nn.Dropout(dropout)
@@ -95,7 +105,11 @@ class SelfAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, n, d = x.shape
         q, k, v = self.qkv(x).reshape(b, n, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
-        out = F.scaled_dot_product_attention(q, k, v)
+        mask = None
+        if self.training and self.drop_key > 0:
+            dropped = torch.rand(b, self.n_heads, n, n, device=x.device) < self.drop_key
+            mask = torch.zeros(b, self.n_heads, n, n, dtype=q.dtype, device=x.device).masked_fill_(dropped, DROP_KEY_BIAS)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.dropout(self.proj(out.transpose(1, 2).reshape(b, n, d)))
 
 
@@ -116,11 +130,11 @@ class TransformerBlock(nn.Module):
     """Pre-norm block: ``x + attn(norm(x))``, then ``x + mlp(norm(x))``."""
 
     def __init__(self, dim: int, n_heads: int, mlp_ratio: float = 4.0, bias: bool = False, dropout: float = 0.0,
-                 norm_bias: bool | None = None):
+                 norm_bias: bool | None = None, drop_key: float = 0.0):
         super().__init__()
         norm_bias = bias if norm_bias is None else norm_bias
         self.norm1 = nn.LayerNorm(dim, eps=NORM_EPS, bias=norm_bias)
-        self.attn = SelfAttention(dim, n_heads, bias=bias, dropout=dropout)
+        self.attn = SelfAttention(dim, n_heads, bias=bias, dropout=dropout, drop_key=drop_key)
         self.norm2 = nn.LayerNorm(dim, eps=NORM_EPS, bias=norm_bias)
         self.mlp = MLP(dim, int(dim * mlp_ratio), bias=bias, dropout=dropout)
 
@@ -171,6 +185,7 @@ class ViTEncoder(nn.Module):
         bias: bool = False,
         dropout: float = 0.0,
         norm_bias: bool | None = None,
+        drop_key: float = 0.0,
     ):
         super().__init__()
         self.dim, self.depth, self.patch_size, self.n_registers = dim, depth, patch_size, n_registers
@@ -179,7 +194,8 @@ class ViTEncoder(nn.Module):
         self.register_buffer("positions", sinusoidal_positions(n_positions, dim), persistent=False)
         self.registers = nn.Parameter(torch.zeros(1, n_registers, dim)) if n_registers else None
         self.blocks = nn.ModuleList(
-            TransformerBlock(dim, n_heads, mlp_ratio=mlp_ratio, bias=bias, dropout=dropout, norm_bias=norm_bias)
+            TransformerBlock(dim, n_heads, mlp_ratio=mlp_ratio, bias=bias, dropout=dropout, norm_bias=norm_bias,
+                             drop_key=drop_key)
             for _ in range(depth)
         )
         self.norm = nn.LayerNorm(dim, eps=NORM_EPS, bias=norm_bias)
