@@ -22,6 +22,7 @@ from ecgbench.data.phantom.lead_field import leads_from_vcg
 from ecgbench.data.phantom.measure import QRSMeasures, qrs_measures, resting_qrs, st_deviation
 from ecgbench.data.phantom.morphology import build_templates
 from ecgbench.data.phantom.noise import electrode_noise
+from ecgbench.data.phantom.reports import REPORT_VERSION, phantom_reports
 from ecgbench.data.phantom.rhythm import PVC, beat_train
 from ecgbench.data.phantom.statements import EXPRESSED_CODES, derive_statements, label_matrix
 from ecgbench.data.phantom.truth import beat_table, record_intervals, windowed_fiducials
@@ -47,6 +48,9 @@ def generate(config: PhantomConfig) -> ECGDataset:
     labels = np.concatenate([p["labels"] for p in parts])
     expressed = [SCP_CODES.index(code) for code in EXPRESSED_CODES]
     folds = stratified_folds(labels[:, expressed], 10, np.random.default_rng([config.seed, _FOLDS]))
+    meta = pd.concat([p["meta"] for p in parts], ignore_index=True)
+    intervals = pd.concat([p["intervals"] for p in parts], ignore_index=True)
+    meta["report"] = phantom_reports(labels, meta, intervals, config.seed)
     return ECGDataset(
         name="phantom",
         signals=signals,
@@ -54,13 +58,14 @@ def generate(config: PhantomConfig) -> ECGDataset:
         record_ids=np.array([f"phantom-{i:06d}" for i in range(n)]),
         labels=labels,
         folds=folds,
-        meta=pd.concat([p["meta"] for p in parts], ignore_index=True),
+        meta=meta,
         expressed=EXPRESSED_CODES,
-        intervals=pd.concat([p["intervals"] for p in parts], ignore_index=True),
+        intervals=intervals,
         beats=pd.concat([p["beats"] for p in parts], ignore_index=True),
         info={
             "generator": "phantom",
             "version": PHANTOM_VERSION,
+            "report_version": REPORT_VERSION,
             "seed": config.seed,
             "config": config.model_dump(),
             "expressed": list(EXPRESSED_CODES),
