@@ -9,6 +9,7 @@ its record has the same label set. Test records without a report are left out an
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,7 @@ def run(
         "label_codes": np.array(SCP_CODES),
     }
     notes = {
+        "test_reports_sha256": hashlib.sha256("\n".join(reports).encode()).hexdigest(),
         "test_records_without_report": int(len(test) - len(keep)),
         "distinct_test_reports": int(len(np.unique(reports))),
         "embedding_dim": int(ecgs.shape[1]),
