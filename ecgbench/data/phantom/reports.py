@@ -21,7 +21,8 @@ import pandas as pd
 
 from ecgbench.data.labels import SCP_INDEX
 
-#: Bumped whenever the wording rules change (the reports of a seed change with it).
+#: Bumped whenever the wording rules change (the reports of a seed change with it); bump
+#: PHANTOM_VERSION with it, since the dataset fingerprint hashes that version, not the reports.
 REPORT_VERSION = "1"
 #: Second seed word of the report streams: far above any block number (records / 256) that the
 #: signal streams (seed, block, kind) use, so no record's report stream is a signal stream.
