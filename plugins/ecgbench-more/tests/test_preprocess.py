@@ -75,3 +75,12 @@ def test_augment_warps_permutes_or_keeps_about_a_third_each(seed):
     out = augment(x, np.random.default_rng(seed))
     kept = np.all(out == x, axis=(1, 2)).mean()
     assert 0.25 < kept < 0.42
+
+
+def test_augment_draws_only_the_chosen_augmentations():
+    x = np.random.default_rng(2).normal(size=(50, 12, 100)).astype(np.float32)
+    assert np.array_equal(augment(x, np.random.default_rng(0), ("none",)), x)
+    permuted = augment(x, np.random.default_rng(0), ("permutation",))
+    np.testing.assert_array_equal(np.sort(permuted, axis=-1), np.sort(x, axis=-1))
+    with pytest.raises(ValueError, match="augmentations"):
+        augment(x, np.random.default_rng(0), ("flip",))

@@ -18,7 +18,7 @@ PRETRAIN_FIELDS: tuple[str, ...] = (
     "lora_r", "lora_alpha", "lora_dropout", "train_text_base",
     "proj_dim", "temperature",
     "learning_rate", "weight_decay", "restart_epochs", "min_learning_rate", "batch_size", "grad_accum",
-    "max_epochs", "patience", "augment", "seed",
+    "max_epochs", "patience", "augmentations", "seed",
 )
 
 
@@ -73,7 +73,12 @@ class MoreConfig(BaseModel):
     grad_accum: int = Field(default=4, ge=1, description="batches per optimizer step (published: 4)")
     max_epochs: int = Field(default=100, ge=1, description="upper bound; early stopping usually ends training first")
     patience: int = Field(default=10, ge=1, description="epochs without a better validation loss before stopping (published: 10)")
-    augment: bool = Field(default=True, description="per record one of time warp, segment permutation or nothing (published)")
+    augmentations: tuple[Literal["time_warp", "permutation", "none"], ...] = Field(
+        default=("time_warp", "permutation", "none"),
+        min_length=1,
+        description="each training record gets one of these, uniformly (published: all three); ('none',) turns "
+        "augmentation off",
+    )
 
     # running
     eval_batch_size: int = Field(default=256, ge=1)

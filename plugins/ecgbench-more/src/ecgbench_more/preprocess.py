@@ -81,12 +81,22 @@ def permute_segments(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def augment(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``float32[b, 12, T]``: each record time-warped, permuted or left alone (one in three each)."""
+#: The published augmentations, one drawn per record: ``none`` leaves it as it is.
+AUGMENTATIONS = ("time_warp", "permutation", "none")
+
+
+def augment(batch: np.ndarray, rng: np.random.Generator, choices: tuple[str, ...] = AUGMENTATIONS) -> np.ndarray:
+    """``float32[b, 12, T]``: each record gets one of ``choices``, uniformly at random
+    (published: time warp, permutation or nothing, a third each)."""
+    unknown = set(choices) - set(AUGMENTATIONS)
+    if unknown or not choices:
+        raise ValueError(f"augmentations {sorted(unknown) or '()'}: choose from {AUGMENTATIONS}")
+    if set(choices) == {"none"}:
+        return batch  # and no draw from rng: the data order stays that of a run without augmentation
     out = batch.copy()
-    for i, choice in enumerate(rng.integers(0, 3, len(batch))):
-        if choice == 0:
+    for i, k in enumerate(rng.integers(0, len(choices), len(batch))):
+        if choices[k] == "time_warp":
             out[i] = time_warp(batch[i], rng)
-        elif choice == 1:
+        elif choices[k] == "permutation":
             out[i] = permute_segments(batch[i], rng)
     return out

@@ -152,7 +152,7 @@ def pretrain(train: Pairs, val: Pairs, config: MoreConfig, seed: int, device: st
         running = 0.0
         for b in range(n_batches):
             rows = order[b * batch_size: (b + 1) * batch_size]
-            x = augment(train.signals[rows], rng) if config.augment else train.signals[rows]
+            x = augment(train.signals[rows], rng, config.augmentations)
             loss = network.loss(torch.from_numpy(x).to(device), *_trim(train_ids[rows], train_mask[rows], device))
             (loss / config.grad_accum).backward()
             running += loss.item()
