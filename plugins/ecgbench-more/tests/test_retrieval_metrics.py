@@ -125,3 +125,11 @@ def test_a_query_without_a_relevant_item_is_an_error():
     relevant[1, 1] = False
     with pytest.raises(DataError, match="query 1"):
         first_relevant(np.zeros((3, 3)), relevant)
+
+
+def test_the_suite_reports_in_the_order_the_task_spec_lists():
+    from ecgbench_more.plugin import RETRIEVE_REPORT
+
+    m = retrieval_suite(np.eye(12), np.eye(12, dtype=bool), np.eye(12, dtype=bool), n_boot=5)
+    assert [x.name for x in m] == [x.name for x in RETRIEVE_REPORT.metrics]
+    assert m[0].name == RETRIEVE_REPORT.main_metric

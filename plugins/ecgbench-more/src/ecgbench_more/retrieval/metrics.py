@@ -138,5 +138,18 @@ def retrieval_suite(
         low, high = cis[name]
         metrics.append(MetricValue(name, value, low, high, n=n,
                                    params={**params[name], "ci": CI_NOTE, "n_boot": n_boot, "seed": seed}))
-    order = {m.name: i for i, m in enumerate(metrics)}
-    return sorted(metrics, key=lambda m: (m.name.startswith("label_"), m.name.startswith("median"), order[m.name]))
+    order = {name: i for i, name in enumerate(metric_names(with_labels=True))}
+    return sorted(metrics, key=lambda m: order[m.name])
+
+
+def metric_names(with_labels: bool = True) -> list[str]:
+    """Every metric name in report order: recall@10 (the main metric first), the median ranks,
+    recall@1 and @5, then the label-set recalls; a table that shows only a task's first few
+    metrics shows these."""
+    names = []
+    for prefix in ("", "label_") if with_labels else ("",):
+        names += [f"{prefix}recall_at_10_{d}" for d in DIRECTIONS]
+        if not prefix:
+            names += [f"median_rank_{d}" for d in DIRECTIONS]
+        names += [f"{prefix}recall_at_{k}_{d}" for k in KS if k != 10 for d in DIRECTIONS]
+    return names
