@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 #: Bumped whenever the generator's output changes; part of the cache key and of ``dataset.info``.
-PHANTOM_VERSION = "1.0.0"
+PHANTOM_VERSION = "1.1.0"
 
 
 class PhantomConfig(BaseModel):

@@ -25,6 +25,7 @@ from ecgbench.data.phantom.noise import electrode_noise
 from ecgbench.data.phantom.reports import REPORT_VERSION, phantom_reports
 from ecgbench.data.phantom.rhythm import PVC, beat_train
 from ecgbench.data.phantom.statements import EXPRESSED_CODES, derive_statements, label_matrix
+from ecgbench.data.phantom.streams import Domain, stream
 from ecgbench.data.phantom.truth import beat_table, record_intervals, windowed_fiducials
 from ecgbench.data.phantom.waves import render
 
@@ -32,7 +33,7 @@ BLOCK = 256
 #: Records x samples drawn at once; small enough for the temporaries to stay in cache-friendly,
 #: reused memory (at 500 Hz: 24 records per chunk).
 CHUNK_SAMPLES = 120_000
-_PARAMS, _RHYTHM, _ATRIAL, _FOLDS = 0, 1, 2, 3
+_PARAMS, _RHYTHM, _ATRIAL = 0, 1, 2
 INTERVAL_COLUMNS = ("pr", "qrs", "qt", "rr", "hr", "qtc_bazett", "qtc_fridericia")
 
 
@@ -47,7 +48,7 @@ def generate(config: PhantomConfig) -> ECGDataset:
         parts.append(_block(config, b, size, signals[first : first + size]))
     labels = np.concatenate([p["labels"] for p in parts])
     expressed = [SCP_CODES.index(code) for code in EXPRESSED_CODES]
-    folds = stratified_folds(labels[:, expressed], 10, np.random.default_rng([config.seed, _FOLDS]))
+    folds = stratified_folds(labels[:, expressed], 10, stream(config.seed, Domain.FOLDS))
     meta = pd.concat([p["meta"] for p in parts], ignore_index=True)
     intervals = pd.concat([p["intervals"] for p in parts], ignore_index=True)
     meta["report"] = phantom_reports(labels, meta, intervals, config.seed)
@@ -82,14 +83,14 @@ def generated_by(config: PhantomConfig) -> dict:
 
 def _block(config: PhantomConfig, block: int, size: int, out: np.ndarray) -> dict:
     """Records block*BLOCK .. block*BLOCK + size − 1: signals into ``out``, the rest returned."""
-    def stream(kind: int) -> np.random.Generator:
-        return np.random.default_rng([config.seed, block, kind])
+    def block_stream(kind: int) -> np.random.Generator:
+        return stream(config.seed, Domain.BLOCK, block, kind)
 
-    params = stream(_PARAMS)
+    params = block_stream(_PARAMS)
     cohort = sample_cohort(params, BLOCK)
     templates = build_templates(cohort, params)
-    train = beat_train(cohort, templates.pvc_qrs, templates.pvc_jt, stream(_RHYTHM), config.duration_s)
-    atrial = draw_f_waves(stream(_ATRIAL), BLOCK)
+    train = beat_train(cohort, templates.pvc_qrs, templates.pvc_jt, block_stream(_RHYTHM), config.duration_s)
+    atrial = draw_f_waves(block_stream(_ATRIAL), BLOCK)
     keep = slice(0, size)
     atrial = {k: v[keep] for k, v in atrial.items()}
     cohort, templates = cohort.take(keep), templates.take(keep)

@@ -19,9 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from ecgbench.data.phantom.cohort import Cohort
+from ecgbench.data.phantom.streams import Domain, stream
 
 N_ELECTRODES = 9
-_NOISE_STREAM = 7
 _LIMB = np.array([1.3, 1.3, 1.3, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8])
 
 
@@ -80,7 +80,7 @@ def electrode_noise(
     burst_freq = np.empty((n, 1))
     burst_phase = np.empty((n, N_ELECTRODES, 1))
     for row, index in enumerate(record_index):
-        rng = np.random.default_rng([seed, _NOISE_STREAM, int(index)])
+        rng = stream(seed, Domain.NOISE, int(index))
         white[row] = rng.standard_normal((N_ELECTRODES, n_samples), dtype=np.float32)
         bw_amp[row] = rng.normal(0.0, 1.0, (N_ELECTRODES, 3)) * np.array([0.6, 0.6, 0.35])
         bw_phase[row] = rng.uniform(0, 2 * np.pi, (N_ELECTRODES, 3))

@@ -7,8 +7,8 @@ three letter cases and four separators — and a finding is left out now and the
 reports leave findings out. So a report is not a lookup of the label set: a model that links
 reports and signals has to read the findings and the numbers.
 
-Each record's report comes from its own random stream (seed, :data:`REPORT_STREAM`, record
-index), drawn after everything else: reports never change the signals, the labels or the
+Each record's report comes from its own random stream (the report domain of
+:mod:`ecgbench.data.phantom.streams`, keyed by record index), drawn after everything else: reports never change the signals, the labels or the
 folds, and the first k reports of a cohort are the same for every cohort size.
 """
 
@@ -20,13 +20,11 @@ import numpy as np
 import pandas as pd
 
 from ecgbench.data.labels import SCP_INDEX
+from ecgbench.data.phantom.streams import Domain, stream
 
 #: Bumped whenever the wording rules change (the reports of a seed change with it); bump
 #: PHANTOM_VERSION with it, since the dataset fingerprint hashes that version, not the reports.
 REPORT_VERSION = "1"
-#: Second seed word of the report streams: far above any block number (records / 256) that the
-#: signal streams (seed, block, kind) use, so no record's report stream is a signal stream.
-REPORT_STREAM = 0x5E907
 
 #: How often an optional part appears.
 P_RATE, P_AXIS, P_INTERVAL, P_SUMMARY_ABNORMAL = 0.7, 0.45, 0.4, 0.35
@@ -164,6 +162,6 @@ def phantom_reports(labels: np.ndarray, meta: pd.DataFrame, intervals: pd.DataFr
     ).to_dict("records")
     reports = []
     for i, (label_row, row) in enumerate(zip(labels, rows, strict=True)):
-        rng = np.random.default_rng([seed, REPORT_STREAM, i])
+        rng = stream(seed, Domain.REPORT, i)
         reports.append(write_report(rng, {codes_of[j] for j in np.flatnonzero(label_row)}, row))
     return np.array(reports, dtype=object)
