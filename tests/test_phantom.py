@@ -7,7 +7,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ecgbench.data.dataset import INTERVAL_FIELDS, ECGDataset
@@ -175,18 +175,31 @@ def test_folds_are_stratified_on_the_labels():
 
 @settings(max_examples=25, deadline=None)
 @given(st.integers(10, 300), st.integers(1, 6), st.integers(0, 1000))
-def test_stratified_folds_balance_fold_sizes_and_the_rarest_label(n, n_labels, seed):
+@example(n=29, n_labels=6, seed=162)  # fold sizes 2 to 5: label wants outrank the size tie-break
+def test_stratified_folds_fill_every_fold_and_balance_the_rarest_label(n, n_labels, seed):
+    # Iterative stratification balances each label's count per fold; fold sizes only break
+    # ties, so on small, densely labelled data they may differ by more than a record or two.
+    # What it guarantees: a fold without records is the most wanted one for every label and
+    # for size, so none stays empty, and the rarest label (handled first) differs by at most one.
     rng = np.random.default_rng(seed)
     y = rng.random((n, n_labels)) < rng.uniform(0.02, 0.5, n_labels)
     folds = stratified_folds(y, 10, np.random.default_rng(seed))
     sizes = np.bincount(folds, minlength=11)[1:]
     assert folds.min() == 1 and folds.max() == 10
-    assert sizes.min() >= 1 and sizes.max() - sizes.min() <= max(2, n // 20)
+    assert sizes.min() >= 1
     counts = y.sum(axis=0)
     if counts.any():
         rarest = int(np.argmin(np.where(counts > 0, counts, n + 1)))
         per_fold = np.bincount(folds[y[:, rarest]], minlength=11)[1:]
         assert per_fold.max() - per_fold.min() <= 1
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(10, 300), st.integers(0, 1000))
+def test_stratified_folds_of_unlabelled_records_differ_in_size_by_at_most_one(n, seed):
+    folds = stratified_folds(np.zeros((n, 3), dtype=bool), 10, np.random.default_rng(seed))
+    sizes = np.bincount(folds, minlength=11)[1:]
+    assert sizes.max() - sizes.min() <= 1
 
 
 # --- labels agree with the ground truth (properties over seeds) ----------------------------------

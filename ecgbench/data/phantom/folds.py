@@ -4,6 +4,12 @@ Sechidis, Tsoumakas & Vlahavas (ECML PKDD 2011), the scheme PTB-XL used for its
 ``strat_fold``: labels are handled rarest first; each record carrying the current label goes
 to the fold that still wants most of that label, ties broken by the fold that wants most
 records overall, then at random. Records without labels fill the folds that want most records.
+
+Fold sizes enter only as a tie-break, so on small, densely labelled data they can differ by more
+than a record or two (29 records with 6 labels: folds of 2 to 5 records); what the scheme
+guarantees is that no fold stays empty (an empty fold is the most wanted one for every label and
+for size) and that the rarest label, handled first, differs by at most one record per fold. On
+cohorts of PTB-XL's size the sizes come out within a few records of a tenth.
 """
 
 from __future__ import annotations
