@@ -338,6 +338,31 @@ def cmd_data_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_export(args: argparse.Namespace) -> int:
+    from ecgbench.data.export import export_ptbxl_layout
+    from ecgbench.data.phantom import PhantomConfig
+    from ecgbench.runner import build_config, parse_sets
+
+    sets = parse_sets([f"data.{item}" for item in args.set or []])["data"]
+    for key in ("n_records", "fs", "seed", "cache"):
+        if key in sets:
+            raise ConfigError(f"--set {key}: give it as an option of `data export` (--n, --fs, --seed)")
+    config = build_config(PhantomConfig, {**sets, "n_records": args.n, "fs": args.fs, "seed": args.seed,
+                                          "cache": False}, "phantom export", exact=sets)
+    progress = None
+    if not args.quiet:
+        from tqdm.auto import tqdm
+
+        def progress(items, desc, total):
+            return tqdm(items, desc=desc, total=total, file=sys.stderr, leave=False)
+
+    summary = export_ptbxl_layout(config, args.out, progress)
+    print(f"{summary.path}: {summary.n_records} phantom records at {summary.fs} Hz in the PTB-XL layout "
+          f"({summary.bytes_written / 1e6:.0f} MB); read it with --dataset ptbxl --data-path {summary.path} "
+          f"--fs {summary.fs}")
+    return 0
+
+
 def cmd_data_plot(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -499,6 +524,16 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--set", action="append", metavar="KEY=VALUE", help="a loader setting, e.g. window_s=30")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_data_summary)
+    q = data_sub.add_parser("export", help="write the phantom cohort as a PTB-XL-shaped WFDB folder")
+    q.add_argument("name", choices=("phantom",), help="the dataset to write (the phantom)")
+    q.add_argument("--layout", choices=("ptbxl",), required=True, help="the folder layout to write")
+    q.add_argument("--n", type=int, required=True, help="number of records (PTB-XL v1.0.3: 21799)")
+    q.add_argument("--fs", type=int, choices=(100, 500), default=100, help="sampling rate: records100 or records500")
+    q.add_argument("--seed", type=_seed, default=0)
+    q.add_argument("--set", action="append", metavar="KEY=VALUE", help="a phantom setting, e.g. noise=0.5")
+    q.add_argument("--out", type=Path, required=True, help="the folder to create (must not exist)")
+    q.add_argument("--quiet", action="store_true", help="no progress bar")
+    q.set_defaults(func=cmd_data_export)
     q = data_sub.add_parser("plot", help="draw records in the 12-lead layout (PNG)")
     q.add_argument("name")
     _add_data_options(q)

@@ -12,7 +12,11 @@ Layout: ``<cache dir>/datasets/<source>/<slot>-<state>/`` where
 An entry holds ``signals.npy`` (``float32[n, 12, T]``, opened with ``mmap_mode='r'``),
 ``arrays.npz`` (record ids, labels, folds), ``meta.npz`` / ``intervals.npz`` / ``beats.npz`` (one
 array per column plus a missing-value mask, so column types survive; no pickle, no parquet) and
-``dataset.json`` (name, fs, expressed codes, info).
+``dataset.json`` (name, fs, expressed codes, info, and the dataset's fingerprint, computed once
+when the entry is written: hashing PTB-XL's 5 GB of 500 Hz signals on every run would cost more
+than reading them).
+Signals are written and read a chunk of records at a time with the pages released
+(:mod:`ecgbench.data.streaming`), so building or scanning an entry keeps only a chunk resident.
 It is written to a temporary folder and renamed into place, so a reader never sees half an entry.
 Writing an entry removes the other entries of the same slot: they describe files that changed.
 """
@@ -32,6 +36,7 @@ import pandas as pd
 
 from ecgbench.context import default_cache_dir
 from ecgbench.data.dataset import ECGDataset
+from ecgbench.data.streaming import release
 
 #: Bumped when the entry layout changes; part of every slot key.
 CACHE_FORMAT = 2
@@ -105,7 +110,10 @@ class PendingEntry:
             shape=(len(keep), *signals.shape[1:]),
         )
         for start in range(0, len(keep), _ROWS_PER_COPY):
-            out[start : start + _ROWS_PER_COPY] = signals[keep[start : start + _ROWS_PER_COPY]]
+            rows = keep[start : start + _ROWS_PER_COPY]
+            out[start : start + len(rows)] = signals[rows]
+            release(out, slice(start, start + len(rows)))
+            release(signals, slice(int(rows.min()), int(rows.max()) + 1))
         out.flush()
         del signals
         os.replace(self.tmp / "signals.kept.npy", self.tmp / "signals.npy")
@@ -183,7 +191,7 @@ def read_entry(entry: Path, status: str) -> ECGDataset | None:
         arrays = np.load(entry / "arrays.npz", allow_pickle=False)
         info = dict(head["info"])
         info["cache"] = {"status": status, "dir": str(entry)}
-        return ECGDataset(
+        dataset = ECGDataset(
             name=head["name"],
             signals=np.load(entry / "signals.npy", mmap_mode="r"),
             fs=float(head["fs"]),
@@ -198,6 +206,9 @@ def read_entry(entry: Path, status: str) -> ECGDataset | None:
         )
     except (OSError, ValueError, KeyError, json.JSONDecodeError):
         return None
+    if isinstance(head.get("fingerprint"), str):
+        dataset.__dict__["fingerprint"] = head["fingerprint"]  # the cached_property's slot
+    return dataset
 
 
 def _backed_by(array: np.ndarray, file: Path) -> bool:
@@ -226,6 +237,7 @@ def _write_parts(folder: Path, dataset: ECGDataset) -> None:
         "fs": dataset.fs,
         "expressed": list(dataset.expressed),
         "info": info,
+        "fingerprint": dataset.fingerprint,
     }
     (folder / "dataset.json").write_text(json.dumps(head, indent=1, default=str))
 

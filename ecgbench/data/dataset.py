@@ -13,6 +13,7 @@ import pandas as pd
 
 from ecgbench.data.labels import N_LABELS, SCP_CODES
 from ecgbench.data.leads import LEADS
+from ecgbench.data.streaming import RecordRows, every_record, is_mapped, iter_chunks
 from ecgbench.errors import ConfigError, DataError
 
 #: Reference interval columns, in ms (``hr`` in beats per minute). NaN where undefined
@@ -22,8 +23,7 @@ INTERVAL_FIELDS: tuple[str, ...] = ("pr", "qrs", "qt", "rr", "hr")
 #: per-lead moments in mV (1 µV, PTB-XL's ADC resolution) and reference intervals in ms (bpm).
 SIGNAL_QUANTUM_MV = 1e-3
 INTERVAL_QUANTUM = 1e-2
-_ROWS_PER_CHUNK = 1024
-_ROWS_PER_SUM = 128  # float64 copies of 128 records: 6 MB at 500 Hz
+_ROWS_PER_SUM = 128  # float64 copies of 128 records: 6 MB at 500 Hz (the chunking fixes the rounding)
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,10 @@ class ECGDataset:
     """A cohort of 10-s (or other fixed-length) 12-lead ECGs.
 
     signals     float32[n, 12, T], mV, leads in :data:`LEADS` order; a lead the source does
-                not have is all-NaN (e.g. two-lead Holter records).
+                not have is all-NaN (e.g. two-lead Holter records). An array in memory, a
+                read-only memmap (a cached cohort), or a :class:`RecordRows` selection of one
+                (a split of a cached cohort); :func:`iter_chunks` reads any of them a chunk of
+                records at a time without keeping the pages resident.
     fs          sampling rate in Hz.
     record_ids  str[n], unique.
     labels      uint8[n, 71] over :data:`SCP_CODES`; ``expressed`` lists the codes the source
@@ -97,7 +100,7 @@ class ECGDataset:
     """
 
     name: str
-    signals: np.ndarray
+    signals: np.ndarray | RecordRows
     fs: float
     record_ids: np.ndarray
     labels: np.ndarray
@@ -134,11 +137,19 @@ class ECGDataset:
     @property
     def lead_present(self) -> np.ndarray:
         """bool[n, 12]: which leads hold a signal (a missing lead is all-NaN)."""
-        return ~np.isnan(self.signals[:, :, 0])
+        return ~np.isnan(every_record(self.signals, slice(None), 0))
 
     def subset(self, index: np.ndarray | list[int] | slice, name: str | None = None) -> ECGDataset:
-        """A dataset of the selected rows (boolean mask or integer indices), in that order."""
+        """A dataset of the selected rows (boolean mask or integer indices), in that order.
+
+        The signals of a cached (memmapped) cohort are not copied: the subset holds a
+        :class:`RecordRows` selection that reads its records when they are used.
+        """
         idx = np.arange(len(self))[index]
+        if isinstance(self.signals, RecordRows) or is_mapped(self.signals):
+            signals: np.ndarray | RecordRows = RecordRows.of(self.signals, idx)
+        else:
+            signals = np.asarray(self.signals[idx])
         beats = None
         if self.beats is not None:
             remap = -np.ones(len(self), dtype=np.int64)
@@ -149,7 +160,7 @@ class ECGDataset:
         return replace(
             self,
             name=name or self.name,
-            signals=np.asarray(self.signals[idx]),
+            signals=signals,
             record_ids=self.record_ids[idx],
             labels=self.labels[idx],
             folds=self.folds[idx],
@@ -191,8 +202,8 @@ class ECGDataset:
         h.update(f"{self.fs}|{self.signals.shape}".encode())
         h.update("\n".join(map(str, self.record_ids.tolist())).encode())
         if self.generated_by is None:
-            for start in range(0, len(self), _ROWS_PER_CHUNK):  # a memmapped cohort is never copied whole
-                h.update(np.ascontiguousarray(self.signals[start: start + _ROWS_PER_CHUNK], dtype=np.float32).tobytes())
+            for _, chunk in iter_chunks(self.signals):  # a memmapped cohort is never copied whole
+                h.update(np.ascontiguousarray(chunk, dtype=np.float32).tobytes())
         else:
             h.update(json.dumps(self.generated_by, sort_keys=True, default=str).encode())
             h.update(quantised(lead_moments(self.signals), SIGNAL_QUANTUM_MV))
@@ -209,7 +220,7 @@ class ECGDataset:
         return {code: int(counts[i]) for i, code in enumerate(SCP_CODES) if code in self.expressed}
 
 
-def lead_moments(signals: np.ndarray) -> np.ndarray:
+def lead_moments(signals: np.ndarray | RecordRows) -> np.ndarray:
     """float64[2, 12]: mean and RMS of each lead over every record and sample (NaN ignored).
 
     Accumulated in float64 chunk by chunk, so that a memmapped cohort is never copied whole.
@@ -217,8 +228,8 @@ def lead_moments(signals: np.ndarray) -> np.ndarray:
     total = np.zeros(signals.shape[1])
     squares = np.zeros(signals.shape[1])
     count = np.zeros(signals.shape[1])
-    for start in range(0, len(signals), _ROWS_PER_SUM):
-        chunk = np.asarray(signals[start: start + _ROWS_PER_SUM], dtype=np.float64)
+    for _, chunk in iter_chunks(signals, rows=_ROWS_PER_SUM):
+        chunk = chunk.astype(np.float64)
         valid = ~np.isnan(chunk)
         chunk = np.where(valid, chunk, 0.0)
         total += chunk.sum(axis=(0, 2))

@@ -45,6 +45,7 @@ from ecgbench.data.flat_leads import FLAT_ADC_STEPS, flat_leads
 from ecgbench.data.labels import SCP_CODES, SCP_INDEX, multi_hot
 from ecgbench.data.leads import LEADS, canonical_lead
 from ecgbench.data.resample import resample
+from ecgbench.data.streaming import release, rows_per_chunk
 from ecgbench.data.wfdb_record import mv_scale, read_header, read_record
 from ecgbench.errors import DataError
 from ecgbench.progress import Progress
@@ -428,6 +429,7 @@ def _build(
             raise DataError(reason)
         skipped.append({"record": str(ecg_id), "reason": reason})
     signals = store.allocate((len(present), len(LEADS), RECORD_SECONDS * config.fs))
+    written_per_release = rows_per_chunk(signals)  # a memmap being filled keeps one chunk resident
     keep: list[int] = []
     rows = Progress(present, desc=f"reading PTB-XL {file_fs} Hz")
     for i, (ecg_id, rel) in enumerate(rows):
@@ -444,6 +446,8 @@ def _build(
             if not config.skip_bad:
                 raise
             skipped.append({"record": str(ecg_id), "reason": str(exc)})
+        if (i + 1) % written_per_release == 0:
+            release(signals, slice(i + 1 - written_per_release, i + 1))
     if not keep:
         raise DataError(
             f"PTB-XL at {root}: every record present is bad; first: {skipped[0]['reason']}"

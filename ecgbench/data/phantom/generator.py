@@ -9,6 +9,8 @@ sampling, never the patient: the same seed gives the same parameters, labels and
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 
@@ -42,13 +44,10 @@ def generate(config: PhantomConfig) -> ECGDataset:
     n = config.n_records
     signals = np.empty((n, 12, config.n_samples), dtype=np.float32)
     parts = []
-    for b in range(-(-n // BLOCK)):
-        first = b * BLOCK
-        size = min(BLOCK, n - first)
-        parts.append(_block(config, b, size, signals[first : first + size]))
+    for first, block, part in blocks(config):
+        signals[first : first + len(block)] = block
+        parts.append(part)
     labels = np.concatenate([p["labels"] for p in parts])
-    expressed = [SCP_CODES.index(code) for code in EXPRESSED_CODES]
-    folds = stratified_folds(labels[:, expressed], 10, stream(config.seed, Domain.FOLDS))
     meta = pd.concat([p["meta"] for p in parts], ignore_index=True)
     intervals = pd.concat([p["intervals"] for p in parts], ignore_index=True)
     meta["report"] = phantom_reports(labels, meta, intervals, config.seed)
@@ -56,9 +55,9 @@ def generate(config: PhantomConfig) -> ECGDataset:
         name="phantom",
         signals=signals,
         fs=float(config.fs),
-        record_ids=np.array([f"phantom-{i:06d}" for i in range(n)]),
+        record_ids=record_ids(n),
         labels=labels,
-        folds=folds,
+        folds=cohort_folds(labels, config),
         meta=meta,
         expressed=EXPRESSED_CODES,
         intervals=intervals,
@@ -74,6 +73,31 @@ def generate(config: PhantomConfig) -> ECGDataset:
         },
         generated_by=generated_by(config),
     )
+
+
+def blocks(config: PhantomConfig) -> Iterator[tuple[int, np.ndarray, dict]]:
+    """The cohort :data:`BLOCK` records at a time: (first record, float32[size, 12, T] signals
+    in mV, the block's labels, meta, intervals and beats). What :func:`generate` assembles, for
+    callers that write records out without holding the cohort in memory (``data export``); the
+    free-text reports need the whole cohort (:func:`ecgbench.data.phantom.reports.phantom_reports`)."""
+    n = config.n_records
+    for b in range(-(-n // BLOCK)):
+        first = b * BLOCK
+        size = min(BLOCK, n - first)
+        signals = np.empty((size, 12, config.n_samples), dtype=np.float32)
+        part = _block(config, b, size, signals)
+        yield first, signals, part
+
+
+def record_ids(n: int) -> np.ndarray:
+    """The phantom's record ids: ``phantom-000000`` ...."""
+    return np.array([f"phantom-{i:06d}" for i in range(n)])
+
+
+def cohort_folds(labels: np.ndarray, config: PhantomConfig) -> np.ndarray:
+    """int[n] ``strat_fold`` 1-10 of the whole cohort, stratified on the expressed statements."""
+    expressed = [SCP_CODES.index(code) for code in EXPRESSED_CODES]
+    return stratified_folds(labels[:, expressed], 10, stream(config.seed, Domain.FOLDS))
 
 
 def generated_by(config: PhantomConfig) -> dict:
