@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal as sps
 
+from ecgbench.data.streaming import RecordRows, iter_chunks
+
 BEAT_WINDOW_S = (-0.25, 0.45)
 BEAT_RATE_HZ = 50.0
 BANDS_HZ = ((0.5, 4.0), (4.0, 8.0), (8.0, 15.0), (15.0, 40.0))
@@ -69,10 +71,14 @@ def _spectrum(x: np.ndarray, fs: float) -> np.ndarray:
     return np.stack(shares, axis=-1).ravel()
 
 
-def extract_features(x: np.ndarray, fs: float) -> np.ndarray:
-    """``float32[n, 12, T]`` mV -> ``float64[n, F]`` (the features listed in the module docstring)."""
+def extract_features(x: np.ndarray | RecordRows, fs: float) -> np.ndarray:
+    """``float32[n, 12, T]`` mV -> ``float64[n, F]`` (the features listed in the module docstring).
+
+    Records are read a chunk at a time (:func:`~ecgbench.data.streaming.iter_chunks`), so a
+    memmapped cohort is never held in memory whole.
+    """
     rows = []
-    for record in np.asarray(x, dtype=np.float64):
+    for record in (r for _, chunk in iter_chunks(x) for r in chunk.astype(np.float64)):
         peaks = r_peaks(record, fs)
         amplitude = np.concatenate(
             [np.nanstd(record, axis=-1), np.nanpercentile(record, 1, axis=-1), np.nanpercentile(record, 99, axis=-1)]

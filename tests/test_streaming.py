@@ -33,7 +33,8 @@ def signals() -> np.ndarray:
 
 
 KEYS = [3, -1, slice(5, 17), slice(None, None, 4), np.array([7, 2, 2, 40]), (slice(None), slice(None), 0),
-        (slice(2, 9), 5), (np.array([1, 0]), slice(None), slice(3, 6)), (slice(None), np.array([0, 11]))]
+        (slice(2, 9), 5), (np.array([1, 0]), slice(None), slice(3, 6)), (slice(None), np.array([0, 11])),
+        (Ellipsis, slice(0, 4)), (Ellipsis, np.array([2, 0]), slice(None)), (3, Ellipsis), (None, 2)]
 
 
 @pytest.mark.parametrize("key", KEYS, ids=repr)

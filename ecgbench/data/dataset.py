@@ -170,6 +170,17 @@ class ECGDataset:
             generated_by=None,  # a subset keys local caches only: its own bytes identify it
         )
 
+    def loaded(self) -> ECGDataset:
+        """This dataset with its signals as one numpy array, for code that needs every record at
+        once (an evaluator comparing whole sets): a :class:`RecordRows` selection is read into
+        memory; an array or memmap is kept as it is."""
+        if not isinstance(self.signals, RecordRows):
+            return self
+        loaded = replace(self, signals=np.asarray(self.signals))
+        if "fingerprint" in self.__dict__:
+            loaded.__dict__["fingerprint"] = self.__dict__["fingerprint"]  # same records, same bytes
+        return loaded
+
     def split(self, folds: FoldSplit | None = None) -> tuple[ECGDataset, ECGDataset, ECGDataset]:
         """(train, val, test) by ``strat_fold``; an empty split raises DataError naming it."""
         folds = folds or FoldSplit()

@@ -175,7 +175,13 @@ class RecordRows:
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        first, rest = (key[0], key[1:]) if isinstance(key, tuple) else (key, ())
+        key = key if isinstance(key, tuple) else (key,)
+        if any(k is Ellipsis for k in key):
+            at = next(i for i, k in enumerate(key) if k is Ellipsis)
+            key = key[:at] + (slice(None),) * (self.ndim - len(key) + 1) + key[at + 1:]
+        first, rest = (key[0], key[1:]) if key else (slice(None), ())
+        if any(k is None or k is Ellipsis for k in key) or np.ndim(first) > 1:
+            return np.asarray(self)[key]  # new axes, several ellipses, multi-dimensional rows: as numpy does
         if isinstance(first, int | np.integer):
             return self._gather(self.index[[first]], rest)[0]
         return self._gather(np.atleast_1d(self.index[first]), rest)

@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ecgbench.data.streaming import RecordRows
 from ecgbench.errors import DataError
 from ecgbench.metrics.bootstrap import (
     MetricValue,
@@ -158,14 +159,16 @@ def _lead_statistics(x: np.ndarray, chunk: int = 256) -> tuple[np.ndarray, np.nd
     return mean, np.sqrt(squares / count)
 
 
-def reference_space(real: np.ndarray, *, max_n: int = 1000, seed: int = 0, source: str = "the real set") -> ReferenceSpace:
-    """The :class:`ReferenceSpace` of real reference records ``float[n, leads, T]`` (mV).
+def reference_space(real: np.ndarray | RecordRows, *, max_n: int = 1000, seed: int = 0,
+                    source: str = "the real set") -> ReferenceSpace:
+    """The :class:`ReferenceSpace` of real reference records ``float[n, leads, T]`` (mV): an array,
+    or a lazily read selection of a cached cohort (read a chunk at a time).
 
     Per-lead mean and SD over every sample of every record (NaN samples, i.e. absent leads,
     ignored; a lead with SD 0 is only centred). The bandwidths come from a seeded subsample of
     at most ``max_n`` records. ``source`` says which records they are (for the record).
     """
-    if not isinstance(real, np.ndarray) or real.ndim != 3 or len(real) < 2:
+    if not isinstance(real, np.ndarray | RecordRows) or real.ndim != 3 or len(real) < 2:
         raise DataError(f"reference records: expected a float array [n >= 2, leads, T] in mV, got shape "
                         f"{getattr(real, 'shape', None)}")
     mean, sd = _lead_statistics(real)

@@ -14,6 +14,7 @@ from ecgbench.context import RunContext
 from ecgbench.contracts.classify import Classifier, Explainer, check_probabilities
 from ecgbench.data.dataset import ECGDataset, FoldSplit
 from ecgbench.data.labels import SCP_CODES
+from ecgbench.data.streaming import RecordRows, iter_chunks
 from ecgbench.metrics.classification import classification_suite
 from ecgbench.tasks.result import TaskResult
 
@@ -24,6 +25,14 @@ class ClassifyTaskConfig(BaseModel):
     eval_seed: int = Field(default=0, description="seed of the bootstrap (same for every model)")
     n_boot: int = Field(default=200, description="bootstrap resamples (record-level) per metric")
     explain_records: int = Field(default=3, description="test records explained when the model can explain")
+
+
+def predict_in_chunks(model: Classifier, signals: np.ndarray | RecordRows) -> np.ndarray:
+    """``predict_proba`` on consecutive chunks of records (:data:`~ecgbench.data.streaming.CHUNK_BYTES`
+    of signal each), so that a split of a cached cohort is never in memory whole; a record's
+    probabilities depend on that record alone (the contract), so the chunks change nothing."""
+    parts = [np.asarray(model.predict_proba(chunk)) for _, chunk in iter_chunks(signals)]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def run(
@@ -38,8 +47,8 @@ def run(
     with ctx.phase("fit"):
         model.fit(train, val)
     with ctx.phase("predict"):
-        val_score = check_probabilities(model.predict_proba(val.signals), n=len(val), model=model_name)
-        test_score = check_probabilities(model.predict_proba(test.signals), n=len(test), model=model_name)
+        val_score = check_probabilities(predict_in_chunks(model, val.signals), n=len(val), model=model_name)
+        test_score = check_probabilities(predict_in_chunks(model, test.signals), n=len(test), model=model_name)
     with ctx.phase("evaluate"):
         metrics = classification_suite(
             test.labels, test_score, val_true=val.labels, val_score=val_score,

@@ -193,6 +193,7 @@ def run(
     ctx: RunContext,
 ) -> TaskResult:
     train, val, test = dataset.split(folds)
+    test = test.loaded()  # every metric compares the generated set with the whole test set
     n = config.n_generated or len(test)
     conditions = draw_conditions(train, n, config.eval_seed)
     labels = train.labels[conditions]

@@ -97,6 +97,7 @@ def run(
     else:
         scored = dataset
     splits["scored"] = len(scored)
+    scored = scored.loaded()  # measurers take one array of every scored record
 
     with ctx.phase("measure"):
         measured = check_measurements(model.measure(scored.signals, scored.fs), n=len(scored), model=model_name,

@@ -12,10 +12,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from ecgbench import Progress as ProgressBar
+from ecgbench.data.streaming import RecordRows, take_rows
 from ecgbench.metrics.classification import macro_auroc
 from ecgbench.nn.vit import INIT_STD, AttentionPooling, ViTEncoder
 from ecgbench_jepa.config import JEPAConfig
-from ecgbench_jepa.preprocess import random_crops, strided_crops
+from ecgbench_jepa.preprocess import LeadNormalizer, random_crops, strided_crops
 from ecgbench_jepa.schedules import adamw, set_lr, warmup_cosine
 
 Progress = Callable[[Iterable, str], ProgressBar]
@@ -71,15 +72,18 @@ class FinetuneHead(nn.Module):
 
 @torch.no_grad()
 def crop_averaged_logits(
-    model: nn.Module, signals: np.ndarray, length: int, stride: int, batch_size: int, device: str
+    model: nn.Module, signals: np.ndarray | RecordRows, length: int, stride: int, batch_size: int, device: str,
+    normalizer: LeadNormalizer | None = None,
 ) -> np.ndarray:
     """Logits averaged over the strided windows of each record:
-    float32[n, 12, T] (normalised) -> float32[n, n_labels]."""
+    float32[n, 12, T] (normalised, or in mV with ``normalizer``, applied a batch at a time)
+    -> float32[n, n_labels]."""
     was_training = model.training
     model.eval()
     out = []
+    prepare = normalizer or np.asarray
     for start in range(0, len(signals), batch_size):
-        crops = strided_crops(signals[start : start + batch_size], length, stride)
+        crops = strided_crops(prepare(signals[start : start + batch_size]), length, stride)
         b, c = crops.shape[:2]
         logits = model(torch.from_numpy(crops.reshape(b * c, *crops.shape[2:])).to(device))
         out.append(logits.reshape(b, c, -1).mean(dim=1).float().cpu().numpy())
@@ -97,9 +101,9 @@ class TrainResult:
 
 def train_classifier(
     model: nn.Module,
-    train_x: np.ndarray,
+    train_x: np.ndarray | RecordRows,
     train_y: np.ndarray,
-    val_x: np.ndarray,
+    val_x: np.ndarray | RecordRows,
     val_y: np.ndarray,
     config: JEPAConfig,
     *,
@@ -108,11 +112,14 @@ def train_classifier(
     rng: np.random.Generator,
     device: str,
     progress: Progress | None = None,
+    normalizer: LeadNormalizer | None = None,
 ) -> TrainResult:
     """Train on random ``crop``-sample windows with BCE; every ``eval_every`` steps score the
     validation set (strided windows, averaged logits) and keep the weights with the best
     macro AUROC; stop after ``patience`` steps without improvement. ``*_x``: float32[n, 12, T]
-    normalised; ``*_y``: {0, 1}[n, n_labels]. The model ends holding the kept weights."""
+    normalised, or in mV with ``normalizer`` (applied to each batch as it is read, so a
+    memmapped split is never copied whole); ``*_y``: {0, 1}[n, n_labels]. The model ends
+    holding the kept weights."""
     optimizer = adamw(model, config.lr, config.weight_decay, config.betas)
     targets = torch.from_numpy(train_y.astype(np.float32))
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -123,7 +130,8 @@ def train_classifier(
     for step in bar:
         set_lr(optimizer, warmup_cosine(step, config.steps, config.lr, config.final_lr, config.warmup_steps))
         index = rng.integers(0, len(train_x), size=min(config.batch_size, len(train_x)))
-        x = torch.from_numpy(random_crops(train_x, index, crop, rng)).to(device)
+        batch = take_rows(train_x, index) if normalizer is None else normalizer(take_rows(train_x, index))
+        x = torch.from_numpy(random_crops(batch, np.arange(len(index)), crop, rng)).to(device)
         loss = F.binary_cross_entropy_with_logits(model(x), targets[index].to(device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -133,7 +141,7 @@ def train_classifier(
         losses.append(loss.item())
         done = step + 1
         if done % config.eval_every == 0 or done == config.steps:
-            logits = crop_averaged_logits(model, val_x, crop, stride, config.eval_batch_size, device)
+            logits = crop_averaged_logits(model, val_x, crop, stride, config.eval_batch_size, device, normalizer)
             auc, _ = macro_auroc(val_y, logits)  # AUROC ranks, so logits score like probabilities
             if np.isnan(auc) or auc > best_auc:  # NaN: no usable validation label, keep the latest
                 best_auc, best_step = auc, done

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from ecgbench.context import RunContext
+from ecgbench.data.streaming import RecordRows, iter_chunks
 from ecgbench.nn.checkpoints import checkpoint_path, load_checkpoint, save_checkpoint, training_key
 from ecgbench_jepa.config import JEPAConfig
 from ecgbench_jepa.pretrain import pretrain_encoder
@@ -18,10 +19,11 @@ from ecgbench_jepa.pretrain import pretrain_encoder
 CACHE_NAME = "jepa-pretrain"
 
 
-def signals_fingerprint(signals: np.ndarray, fs: float) -> str:
-    """sha256 of the rate, the shape and the float32 samples."""
-    h = hashlib.sha256(f"{fs}|{signals.shape}".encode())
-    h.update(np.ascontiguousarray(signals, dtype=np.float32).tobytes())
+def signals_fingerprint(signals: np.ndarray | RecordRows, fs: float) -> str:
+    """sha256 of the rate, the shape and the float32 samples (read a chunk at a time)."""
+    h = hashlib.sha256(f"{fs}|{tuple(signals.shape)}".encode())
+    for _, chunk in iter_chunks(signals):
+        h.update(np.ascontiguousarray(chunk, dtype=np.float32).tobytes())
     return h.hexdigest()
 
 
@@ -29,7 +31,7 @@ def pretrain_key(config: JEPAConfig, fs: float, fingerprint: str, seed: int) -> 
     return training_key(CACHE_NAME, {**config.pretrain_part(), "fs": fs}, fingerprint, seed)
 
 
-def load_or_pretrain(signals: np.ndarray, fs: float, config: JEPAConfig, ctx: RunContext) -> dict[str, torch.Tensor]:
+def load_or_pretrain(signals: np.ndarray | RecordRows, fs: float, config: JEPAConfig, ctx: RunContext) -> dict[str, torch.Tensor]:
     """Target-encoder weights pre-trained on ``signals`` (float32[n, 12, T], mV), from the cache
     when the same pre-training ran before; notes whether the cache was hit."""
     key = pretrain_key(config, fs, signals_fingerprint(signals, fs), ctx.seed)

@@ -119,9 +119,9 @@ class JEPAClassifier:
         started = time.perf_counter()
         result = train_classifier(
             self.model,
-            self.normalizer(train.signals),
+            train.signals,
             train.labels,
-            self.normalizer(val.signals),
+            val.signals,
             val.labels,
             config,
             crop=samples_per(config.crop_s, train.fs, "crop_s"),
@@ -129,6 +129,7 @@ class JEPAClassifier:
             rng=self.ctx.rng(stream),
             device=self.ctx.device,
             progress=self.ctx.progress,
+            normalizer=self.normalizer,
         )
         self.ctx.note(f"downstream_seconds{suffix}", round(time.perf_counter() - started, 2))
         self.ctx.note(f"downstream_steps{suffix}", result.steps_run)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ecgbench.data.streaming import RecordRows, iter_chunks
 from ecgbench.errors import ConfigError, DataError
 
 
@@ -28,12 +29,21 @@ class LeadNormalizer:
     clip: float = 5.0
 
     @classmethod
-    def fit(cls, signals: np.ndarray, clip: float = 5.0) -> LeadNormalizer:
-        """``signals``: float32[n, 12, T] in mV."""
+    def fit(cls, signals: np.ndarray | RecordRows, clip: float = 5.0) -> LeadNormalizer:
+        """``signals``: float32[n, 12, T] in mV, read a chunk of records at a time (two passes in
+        float64: the mean, then the mean squared deviation from it)."""
         if signals.ndim != 3 or signals.shape[0] == 0:
             raise DataError(f"expected signals float32[n, 12, T] with n > 0, got shape {signals.shape}")
-        mean = np.nanmean(signals, axis=(0, 2), dtype=np.float64)
-        std = np.nanstd(signals, axis=(0, 2), dtype=np.float64)
+        total, count = np.zeros(signals.shape[1]), np.zeros(signals.shape[1])
+        for _, chunk in iter_chunks(signals):
+            total += np.nansum(chunk, axis=(0, 2), dtype=np.float64)
+            count += (~np.isnan(chunk)).sum(axis=(0, 2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / count
+            squares = np.zeros(signals.shape[1])
+            for _, chunk in iter_chunks(signals):
+                squares += np.nansum((chunk.astype(np.float64) - mean[None, :, None]) ** 2, axis=(0, 2))
+            std = np.sqrt(squares / count)
         mean = np.where(np.isfinite(mean), mean, 0.0)
         std = np.where(np.isfinite(std) & (std > 1e-8), std, 1.0)
         return cls(mean=mean.astype(np.float32), std=std.astype(np.float32), clip=clip)

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ecgbench import Progress as ProgressBar
+from ecgbench.data.streaming import RecordRows, take_rows
 from ecgbench.errors import DataError
 from ecgbench.nn.vit import ViTEncoder, gather_tokens
 from ecgbench_jepa.config import JEPAConfig
@@ -121,7 +122,7 @@ def _silent(iterable: Iterable, desc: str) -> ProgressBar:
 
 
 def pretrain_encoder(
-    signals: np.ndarray,
+    signals: np.ndarray | RecordRows,
     fs: float,
     config: JEPAConfig,
     *,
@@ -132,15 +133,16 @@ def pretrain_encoder(
     """JEPA pre-training on ``signals`` (float32[n, 12, T], mV, at ``fs`` Hz; no labels).
 
     The signals are standardised per lead with their own mean and SD and clipped to
-    ``+- clip_std``; each example is a random ``pretrain_crop_s`` window.
+    ``+- clip_std``; each example is a random ``pretrain_crop_s`` window. Each step reads its
+    batch's records (a memmapped cohort is never copied whole) and standardises them.
     """
-    if not isinstance(signals, np.ndarray) or signals.ndim != 3 or signals.shape[1] != 12:
+    if not isinstance(signals, np.ndarray | RecordRows) or signals.ndim != 3 or signals.shape[1] != 12:
         raise DataError(
             f"pre-training takes a signal array float32[n, 12, T]; got {type(signals).__name__} "
             f"of shape {getattr(signals, 'shape', None)}"
         )
     started = time.perf_counter()
-    normalised = LeadNormalizer.fit(signals, clip=config.clip_std)(signals)
+    normalizer = LeadNormalizer.fit(signals, clip=config.clip_std)
     window = samples_per(config.pretrain_crop_s, fs, "pretrain_crop_s")
     if window > signals.shape[-1]:
         raise DataError(
@@ -152,7 +154,7 @@ def pretrain_encoder(
     model = JEPA(build_encoder(config, fs), config).to(device)
     n_patches = model.encoder.n_positions
     optimizer = adamw(model, config.pretrain_lr, config.pretrain_weight_decay, config.pretrain_betas, eps=1e-6)
-    batches = _batches(len(normalised), config.pretrain_batch_size, rng)
+    batches = _batches(len(signals), config.pretrain_batch_size, rng)
     steps = config.pretrain_steps
     losses, spreads = np.zeros(steps), np.zeros(steps)
     bar = (progress or _silent)(range(steps), "jepa pre-training")
@@ -162,7 +164,9 @@ def pretrain_encoder(
         optimizer.param_groups[0]["weight_decay"] = warmup_cosine(
             step, steps, config.pretrain_weight_decay, config.pretrain_final_weight_decay
         )
-        x = torch.from_numpy(random_crops(normalised, next(batches), window, rng)).to(device)
+        rows = next(batches)  # the batch's records, normalised after reading (a chunk, not the cohort)
+        batch = normalizer(take_rows(signals, rows))
+        x = torch.from_numpy(random_crops(batch, np.arange(len(rows)), window, rng)).to(device)
         masks = sample_batch_masks(
             len(x),
             n_patches,
