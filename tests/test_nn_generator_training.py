@@ -17,7 +17,6 @@ from ecgbench.nn.generator_training import (  # noqa: E402
     WeightAverage,
     condition_labels,
     prepare_training_data,
-    randn,
     stream_seed,
     twelve_lead_mv,
 )
@@ -49,12 +48,12 @@ class Denoiser(BackboneGenerator):
     name = "denoiser"
     fail_at_call: int | None = None
 
-    def training_loss(self, net, x0, labels, generator):
+    def training_loss(self, net, x0, labels, draws):
         self.calls = getattr(self, "calls", 0) + 1
         if self.fail_at_call == self.calls:
             raise KeyboardInterrupt("simulated interruption")
         zero = torch.zeros(len(x0), device=x0.device)
-        return torch.mean((net(x0 + 0.1 * randn(x0.shape, generator, x0), zero, labels) - x0) ** 2)
+        return torch.mean((net(x0 + 0.1 * draws.randn(*x0.shape[1:]), zero, labels) - x0) ** 2)
 
     def sampling_steps(self, steps):
         return 2 if steps is None else steps
@@ -78,21 +77,21 @@ def test_training_signals_are_the_independent_leads_in_order():
     data = synthetic_dataset()
     prepared = prepare_training_data(data, "none")
     order = [LEAD_INDEX[name] for name in ("I", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")]
-    np.testing.assert_array_equal(prepared.signals.numpy(), data.signals[:, order])
+    np.testing.assert_array_equal(prepared.batch(np.arange(len(data))).numpy(), data.signals[:, order])
 
 
 @pytest.mark.parametrize("normalise", ["none", "global_std"])
 def test_outputs_reproduce_records_that_obey_the_limb_identities(normalise):
     data = synthetic_dataset()
     prepared = prepare_training_data(data, normalise)
-    np.testing.assert_allclose(twelve_lead_mv(prepared.signals, prepared.scale), data.signals, atol=1e-6)
+    np.testing.assert_allclose(twelve_lead_mv(prepared.batch(np.arange(len(data))), prepared.scale), data.signals, atol=1e-6)
 
 
 def test_global_std_scale_is_the_standard_deviation_of_the_modelled_leads():
     data = synthetic_dataset()
     prepared = prepare_training_data(data, "global_std")
     assert prepared.scale == pytest.approx(float(np.std(data.signals[:, [0, 5, 6, 7, 8, 9, 10, 11]])), rel=1e-5)
-    assert float(prepared.signals.std(correction=0)) == pytest.approx(1.0, rel=1e-5)
+    assert float(prepared.batch(np.arange(len(data))).std(correction=0)) == pytest.approx(1.0, rel=1e-5)
 
 
 def test_a_missing_lead_is_an_error_naming_the_record():

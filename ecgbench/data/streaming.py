@@ -106,10 +106,12 @@ def every_record(signals: Any, *rest: int | slice) -> np.ndarray:
     return np.concatenate(parts) if parts else np.array(signals[(slice(None), *rest)])
 
 
-def take_rows(signals: np.ndarray, index: np.ndarray) -> np.ndarray:
+def take_rows(signals: np.ndarray | RecordRows, index: np.ndarray) -> np.ndarray:
     """A copy of ``signals[index]`` (any order, repeats allowed); a memmap's pages are released
     after the copy. For a random mini-batch drawn from a cached training set."""
     index = np.asarray(index, dtype=np.int64)
+    if isinstance(signals, RecordRows):
+        return signals[index]
     out = np.array(signals[index])
     if len(index) and is_mapped(signals):
         release(signals, slice(int(index.min()), int(index.max()) + 1))

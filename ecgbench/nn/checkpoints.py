@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import struct
 import tempfile
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, safe_open, save_file
+from safetensors.torch import load, load_file, safe_open, save_file
 
 
 def training_key(model: str, train_config: dict, data_fingerprint: str, seed: int) -> str:
@@ -46,6 +47,13 @@ def save_checkpoint(path: Path, tensors: dict[str, torch.Tensor], metadata: dict
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def load_checkpoint_bytes(data: bytes, device: str = "cpu") -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Tensors and metadata of a safetensors file's bytes (a checkpoint rank 0 read and sent)."""
+    (length,) = struct.unpack("<Q", data[:8])
+    metadata = json.loads(data[8 : 8 + length]).get("__metadata__", {})
+    return {k: v.to(device) for k, v in load(data).items()}, dict(metadata)
 
 
 def load_checkpoint(path: Path, device: str = "cpu") -> tuple[dict[str, torch.Tensor], dict[str, str]]:

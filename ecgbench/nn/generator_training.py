@@ -29,8 +29,17 @@ from ecgbench.context import RunContext
 from ecgbench.data.dataset import ECGDataset
 from ecgbench.data.labels import N_LABELS
 from ecgbench.data.leads import INDEPENDENT_LEADS, independent_from_twelve, twelve_from_independent
+from ecgbench.data.streaming import RecordRows, iter_chunks, take_rows
 from ecgbench.errors import DataError
-from ecgbench.nn.checkpoints import checkpoint_path, load_checkpoint, save_checkpoint, training_key
+from ecgbench.nn import distributed
+from ecgbench.nn.checkpoints import (
+    checkpoint_path,
+    load_checkpoint,
+    load_checkpoint_bytes,
+    save_checkpoint,
+    training_key,
+)
+from ecgbench.nn.distributed import BatchDraws
 from ecgbench.nn.generator_config import BackboneGeneratorConfig
 from ecgbench.nn.sssd_backbone import SSSDBackbone, count_parameters
 from ecgbench.weights import ModelWeights, WeightsMetadata
@@ -40,7 +49,9 @@ LOSS_CURVE_POINTS = 20
 #: Loss is averaged over this many segments of the run (progress bar and stored curve).
 LOSS_SEGMENTS = 40
 
-LossFunction = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]
+#: ``loss(net, x0 float[b, 8, T], labels float[b, 71], draws) -> scalar``: the mean loss over the
+#: batch, its random draws (noise, time) taken from ``draws`` (see :class:`BatchDraws`).
+LossFunction = Callable[[nn.Module, torch.Tensor, torch.Tensor, BatchDraws], torch.Tensor]
 
 
 def stream_seed(seed: int, index: int) -> int:
@@ -48,42 +59,82 @@ def stream_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
-def randn(shape: tuple[int, ...], generator: torch.Generator, like: torch.Tensor) -> torch.Tensor:
-    """Standard normal noise drawn on the CPU (identical on every device), moved to ``like``'s device."""
-    return torch.randn(shape, generator=generator).to(device=like.device, dtype=like.dtype)
-
-
 @dataclass(frozen=True)
 class TrainingData:
-    """What the network trains on.
+    """What the network trains on, read a batch at a time.
 
-    signals  float32[n, 8, T] in model units (mV / scale), leads in INDEPENDENT_LEADS order.
+    records  float32[n, 12, T] in mV: the training split's signals as the dataset holds them
+             (an array, a memmap or a lazily read selection of one; never copied whole here).
     labels   float32[n, 71] multi-hot.
     scale    mV per model unit (1.0 when not normalised).
     """
 
-    signals: torch.Tensor
+    records: np.ndarray | RecordRows
     labels: torch.Tensor
     scale: float
 
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def batch(self, rows: np.ndarray) -> torch.Tensor:
+        """float32[b, 8, T] in model units: the independent leads of records ``rows``."""
+        x8 = independent_from_twelve(take_rows(self.records, rows))
+        return torch.from_numpy(np.ascontiguousarray(x8 / self.scale if self.scale != 1.0 else x8, dtype=np.float32))
+
 
 def prepare_training_data(train: ECGDataset, normalise: str) -> TrainingData:
-    """The 8 independent leads of every record, optionally divided by one global scale."""
+    """Check that every record has the 8 independent leads and, for ``global_std``, find the one
+    scale (the SD over all of them), reading the records a chunk at a time (two passes, float64)."""
     if len(train) == 0:
         raise DataError(f"dataset {train.name!r}: no training records")
-    x8 = independent_from_twelve(train.signals).astype(np.float32)
-    finite = np.isfinite(x8).all(axis=(1, 2))
-    if not finite.all():
-        first = int(np.flatnonzero(~finite)[0])
+    bad: list[int] = []
+    total = count = 0.0
+    for rows, chunk in iter_chunks(train.signals):
+        x8 = independent_from_twelve(chunk)
+        finite = np.isfinite(x8).all(axis=(1, 2))
+        bad += (rows.start + np.flatnonzero(~finite)).tolist()
+        total += float(x8.sum(dtype=np.float64))
+        count += x8.size
+    if bad:
         raise DataError(
-            f"dataset {train.name!r}, record {train.record_ids[first]!r}: missing or non-finite samples in "
+            f"dataset {train.name!r}, record {train.record_ids[bad[0]]!r}: missing or non-finite samples in "
             f"leads {', '.join(INDEPENDENT_LEADS)}; the generator models these 8 leads and needs all of them "
-            f"({int((~finite).sum())} records affected)"
+            f"({len(bad)} records affected)"
         )
-    scale = float(x8.std()) if normalise == "global_std" else 1.0
+    scale = 1.0
+    if normalise == "global_std":
+        mean = total / count
+        squares = sum(float(((independent_from_twelve(chunk).astype(np.float64) - mean) ** 2).sum())
+                      for _, chunk in iter_chunks(train.signals))
+        scale = math.sqrt(squares / count)
     if not scale > 0:
         raise DataError(f"dataset {train.name!r}: the training signals are constant; nothing to learn")
-    return TrainingData(torch.from_numpy(x8 / scale), torch.from_numpy(train.labels.astype(np.float32)), scale)
+    return TrainingData(train.signals, torch.from_numpy(train.labels.astype(np.float32)), scale)
+
+
+class BatchFeed:
+    """Batches for the training loop. On CUDA the whole training set is moved to the GPU once (a
+    chunk at a time through pinned memory), so that no step copies data from the host; on the
+    CPU each batch is read from the (memmapped) records when it is needed."""
+
+    def __init__(self, data: TrainingData, device: torch.device):
+        self.data, self.device = data, device
+        self.labels = data.labels.to(device)
+        self.resident: torch.Tensor | None = None
+        if device.type == "cuda":
+            t = data.records.shape[-1]
+            self.resident = torch.empty((len(data), len(INDEPENDENT_LEADS), t), dtype=torch.float32, device=device)
+            for rows, chunk in iter_chunks(data.records):
+                x8 = independent_from_twelve(chunk).astype(np.float32) / np.float32(data.scale)
+                self.resident[rows] = torch.from_numpy(x8).pin_memory().to(device, non_blocking=True)
+            torch.cuda.synchronize(device)
+
+    def __call__(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x0 float32[b, 8, T], labels float32[b, 71]) on the device for CPU row indices ``rows``."""
+        if self.resident is not None:
+            index = rows.pin_memory().to(self.device, non_blocking=True)
+            return self.resident[index], self.labels[index]
+        return self.data.batch(rows.numpy()).to(self.device), self.labels[rows]
 
 
 def twelve_lead_mv(x8: torch.Tensor, scale: float) -> np.ndarray:
@@ -184,44 +235,71 @@ def train_network(
     so far) is written every ``config.checkpoint_every`` iterations; the final weights go to
     ``final_path`` and the resumable file is removed. With ``config.ema_decay > 0`` the
     network ends with (and the cache holds) the moving average of its weights.
+
+    In a multi-process run (:mod:`ecgbench.nn.distributed`) ``config.batch_size`` is the global
+    batch: every rank draws the whole batch's rows and noise and works on its share, gradients
+    are averaged, and only rank 0 writes checkpoints; the result is the single-process one up to
+    the order of floating-point sums. The loss is read back from the device once per segment of
+    the loss curve, not at every step.
     """
     device = next(net.parameters()).device
-    if final_path.exists():
+    world = distributed.world()
+    cached = distributed.agree(float(final_path.exists())) > 0
+    if cached and not world.is_main:  # rank 0 evaluates with the cached weights; nothing to train here
+        return TrainingOutcome(0, [], 0.0, False, None)
+    if cached:
         tensors, meta = load_checkpoint(final_path, device=str(device))
         _load_model(net, tensors)
         return TrainingOutcome(int(meta["iteration"]), json.loads(meta["loss_curve"]), float(meta["train_seconds"]), False, None)
 
+    distributed.check_batch(config.batch_size, desc)
+    distributed.note_batch(desc, config.batch_size)
+    distributed.broadcast_module(net)
+    distributed.seed_rank(seed)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
     average = WeightAverage(net, config.ema_decay) if config.ema_decay > 0 else None
-    start, curve, seconds_before, segment_sum, segment_count, resumed_from = 0, [], 0.0, 0.0, 0, None
-    if resume_path.exists():
-        tensors, meta = load_checkpoint(resume_path, device=str(device))
+    start, curve, seconds_before, resumed_from = 0, [], 0.0, None
+    segment_total = torch.zeros((), dtype=torch.float64, device=device)  # this rank's share of the losses
+    segment_count = 0
+    saved = distributed.read_on_main(resume_path)
+    if saved is not None:
+        tensors, meta = load_checkpoint_bytes(saved, device=str(device))
         _load_model(net, tensors)
         _load_optimizer(optimizer, tensors)
         if average is not None:
             average.load(tensors)
         start = resumed_from = int(meta["iteration"])
         curve, seconds_before = json.loads(meta["loss_curve"]), float(meta["train_seconds"])
-        segment_sum, segment_count = float(meta["segment_sum"]), int(meta["segment_count"])
+        segment_count = int(meta["segment_count"])
+        if world.is_main:
+            segment_total += float(meta["segment_sum"])
 
-    signals, labels = data.signals.to(device), data.labels.to(device)
+    feed = BatchFeed(data, device)
+    part = distributed.share(config.batch_size)
+    weight = distributed.share_weight(config.batch_size, part)
+    kept = (part.stop - part.start) / config.batch_size
     autocast = (
         torch.autocast(device_type="cuda", dtype=torch.bfloat16) if config.amp and device.type == "cuda" else nullcontext()
     )
     segment = math.ceil(config.n_iters / LOSS_SEGMENTS)
     began = time.perf_counter()
 
-    def checkpoint(iteration: int) -> None:
+    def segment_sum() -> float:
+        """The global batch's loss summed over the segment so far (one collective, one readback)."""
+        return float(distributed.sum_over_ranks(segment_total))
+
+    def checkpoint(iteration: int, total: float) -> None:
         meta = {
             "iteration": iteration,
             "loss_curve": json.dumps(curve),
             "train_seconds": seconds_before + time.perf_counter() - began,
-            "segment_sum": segment_sum,
+            "segment_sum": total,
             "segment_count": segment_count,
             "data_scale": data.scale,
         }
-        tensors = {**_model_tensors(net), **_optimizer_tensors(optimizer)}
-        save_checkpoint(resume_path, {**tensors, **(average.tensors() if average else {})}, meta)
+        if world.is_main:
+            tensors = {**_model_tensors(net), **_optimizer_tensors(optimizer)}
+            save_checkpoint(resume_path, {**tensors, **(average.tensors() if average else {})}, meta)
 
     net.train()
     with ctx.progress(desc=desc, total=config.n_iters, initial=start) as bar:
@@ -229,30 +307,38 @@ def train_network(
             bar.set_postfix(loss=curve[-1])
         for i in bar.track(range(start, config.n_iters)):
             generator = torch.Generator().manual_seed(stream_seed(seed, i))
-            rows = torch.randint(len(signals), (config.batch_size,), generator=generator).to(device)
+            rows = torch.randint(len(data), (config.batch_size,), generator=generator)
+            x0, labels = feed(rows[part])
             with autocast:
-                loss = loss_fn(net, signals[rows], labels[rows], generator)
+                loss = loss_fn(net, x0, labels, BatchDraws(generator, config.batch_size, part, device))
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss * weight).backward() if weight != 1.0 else loss.backward()
+            distributed.average_gradients(net.parameters())
             optimizer.step()
             if average is not None:
                 average.update(i)
-            segment_sum, segment_count = segment_sum + float(loss.detach()), segment_count + 1
-            if not math.isfinite(segment_sum):
-                raise FloatingPointError(f"{desc}: the training loss became {loss.item()} at iteration {i}")
+            segment_total += loss.detach().double() * kept if kept != 1.0 else loss.detach().double()
+            segment_count += 1
             if (i + 1) % segment == 0 or i + 1 == config.n_iters:
-                curve.append(segment_sum / segment_count)
-                segment_sum, segment_count = 0.0, 0
+                total = segment_sum()
+                if not math.isfinite(total):
+                    raise FloatingPointError(
+                        f"{desc}: the training loss became {total} in iterations {i + 1 - segment_count}-{i}"
+                    )
+                curve.append(total / segment_count)
+                segment_total.zero_()
+                segment_count = 0
                 bar.set_postfix(loss=curve[-1])
             if (i + 1) % config.checkpoint_every == 0 and i + 1 < config.n_iters:
-                checkpoint(i + 1)
+                checkpoint(i + 1, segment_sum())
 
     seconds = seconds_before + time.perf_counter() - began
     if average is not None:  # sample with (and cache) the averaged weights
         net.load_state_dict(average.average)
-    meta = {"iteration": config.n_iters, "loss_curve": json.dumps(curve), "train_seconds": seconds, "data_scale": data.scale}
-    save_checkpoint(final_path, _model_tensors(net), meta)
-    resume_path.unlink(missing_ok=True)
+    if world.is_main:
+        meta = {"iteration": config.n_iters, "loss_curve": json.dumps(curve), "train_seconds": seconds, "data_scale": data.scale}
+        save_checkpoint(final_path, _model_tensors(net), meta)
+        resume_path.unlink(missing_ok=True)
     return TrainingOutcome(config.n_iters, curve, seconds, True, resumed_from)
 
 
@@ -290,8 +376,9 @@ class BackboneGenerator(ABC):
 
     # -- what a subclass supplies ---------------------------------------------------------
     @abstractmethod
-    def training_loss(self, net: nn.Module, x0: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Scalar loss on a batch of clean signals ``x0`` float[b, 8, T] (model units)."""
+    def training_loss(self, net: nn.Module, x0: torch.Tensor, labels: torch.Tensor, draws: BatchDraws) -> torch.Tensor:
+        """Mean loss on a batch of clean signals ``x0`` float[b, 8, T] (model units), its random
+        draws taken from ``draws`` (one per record of the global batch, this rank's kept)."""
 
     @abstractmethod
     def sampling_steps(self, steps: int | None) -> int:

@@ -10,6 +10,7 @@ from ecgbench_flowecg.config import FlowECGConfig, solver_steps
 from ecgbench_flowecg.flow import flow_matching_loss, integrate
 
 from ecgbench.errors import ConfigError
+from ecgbench.nn.distributed import BatchDraws
 
 
 def _growth(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -72,4 +73,4 @@ def test_loss_targets_the_straight_line_velocity():
         torch.testing.assert_close(x, (1 - t[:, None, None]) * x0 + t[:, None, None] * x1)
         return x1 - x0
 
-    assert flow_matching_loss(exact, x1, torch.Generator().manual_seed(1)).item() == pytest.approx(0.0, abs=1e-12)
+    assert flow_matching_loss(exact, x1, BatchDraws(torch.Generator().manual_seed(1), len(x1))).item() == pytest.approx(0.0, abs=1e-12)

@@ -11,6 +11,7 @@ from ecgbench_flowecg.model import FlowECGGenerator, create
 from ecgbench_flowecg.plugin import FLOWECG
 
 from ecgbench.contracts.generate import check_samples
+from ecgbench.nn.distributed import BatchDraws
 from ecgbench.nn.generator_config import CI_BACKBONE
 from ecgbench.nn.generator_training import prepare_training_data
 from ecgbench.testing.pulses import TINY_BACKBONE, quiet_context
@@ -27,11 +28,11 @@ def trained(tmp_path_factory, pulses) -> FlowECGGenerator:
 
 
 def _held_out_loss(model: FlowECGGenerator, data) -> float:
-    x1 = prepare_training_data(data, model.config.normalise).signals
+    x1 = prepare_training_data(data, model.config.normalise).batch(np.arange(len(data)))
     labels = torch.from_numpy(data.labels.astype(np.float32))
     scale = model.config.time_scale
     with torch.no_grad():
-        return float(flow_matching_loss(lambda x, t: model.net(x, t * scale, labels), x1, torch.Generator().manual_seed(9)))
+        return float(flow_matching_loss(lambda x, t: model.net(x, t * scale, labels), x1, BatchDraws(torch.Generator().manual_seed(9), len(x1))))
 
 
 def test_flow_matching_loss_falls_on_a_tiny_dataset(tmp_path, pulses, trained):

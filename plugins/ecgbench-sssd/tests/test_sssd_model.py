@@ -12,6 +12,7 @@ from ecgbench_sssd.plugin import SSSD
 
 from ecgbench.contracts.generate import check_samples
 from ecgbench.errors import ConfigError
+from ecgbench.nn.distributed import BatchDraws
 from ecgbench.nn.generator_config import CI_BACKBONE
 from ecgbench.nn.generator_training import prepare_training_data
 from ecgbench.testing.pulses import TINY_BACKBONE, quiet_context
@@ -24,10 +25,10 @@ def _fitted(tmp_path, data, **overrides) -> SSSDGenerator:
 
 def _held_out_loss(model: SSSDGenerator, data) -> float:
     """ε-loss of the model's network on fixed noise and steps (the same draw for every call)."""
-    x0 = prepare_training_data(data, model.config.normalise).signals
+    x0 = prepare_training_data(data, model.config.normalise).batch(np.arange(len(data)))
     labels = torch.from_numpy(data.labels.astype(np.float32))
     with torch.no_grad():
-        return float(epsilon_loss(lambda x, t: model.net(x, t, labels), model.schedule, x0, torch.Generator().manual_seed(9)))
+        return float(epsilon_loss(lambda x, t: model.net(x, t, labels), model.schedule, x0, BatchDraws(torch.Generator().manual_seed(9), len(x0))))
 
 
 def test_diffusion_loss_falls_on_a_tiny_dataset(tmp_path, pulses):

@@ -15,17 +15,19 @@ from collections.abc import Callable, Iterable
 import torch
 
 from ecgbench.errors import ConfigError
+from ecgbench.nn.distributed import BatchDraws
 from ecgbench_flowecg.config import EVALUATIONS_PER_STEP
 
 #: (x float[b, 8, T], t float[b] in [0, 1]) -> velocity float[b, 8, T]
 VelocityField = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 def flow_matching_loss(
-    velocity: VelocityField, x1: torch.Tensor, generator: torch.Generator
+    velocity: VelocityField, x1: torch.Tensor, draws: BatchDraws
 ) -> torch.Tensor:
-    """MSE between v(x_t, t) and x_1 − x_0 on the linear path, t ~ U(0, 1) per record."""
-    x0 = torch.randn(x1.shape, generator=generator).to(x1.device, x1.dtype)
-    t = torch.rand(x1.shape[0], generator=generator).to(x1.device, x1.dtype)
+    """MSE between v(x_t, t) and x_1 − x_0 on the linear path, t ~ U(0, 1) per record; the noise
+    x_0 and the time of each record come from ``draws`` (the same on every device)."""
+    x0 = draws.randn(*x1.shape[1:]).to(x1.device, x1.dtype)
+    t = draws.rand().to(x1.device, x1.dtype)
     x_t = (1 - t[:, None, None]) * x0 + t[:, None, None] * x1
     return torch.mean((velocity(x_t, t) - (x1 - x0)) ** 2)
 

@@ -9,6 +9,7 @@ from torch import nn
 
 from ecgbench.context import RunContext
 from ecgbench.errors import ConfigError
+from ecgbench.nn.distributed import BatchDraws
 from ecgbench.nn.generator_training import BackboneGenerator
 from ecgbench_flowecg.config import EVALUATIONS_PER_STEP, FlowECGConfig, solver_steps
 from ecgbench_flowecg.flow import flow_matching_loss, integrate
@@ -24,9 +25,9 @@ class FlowECGGenerator(BackboneGenerator):
     name = "flowecg"
     config: FlowECGConfig
 
-    def training_loss(self, net: nn.Module, x0: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def training_loss(self, net: nn.Module, x0: torch.Tensor, labels: torch.Tensor, draws: BatchDraws) -> torch.Tensor:
         scale = self.config.time_scale
-        return flow_matching_loss(lambda x, t: net(x, t * scale, labels), x0, generator)
+        return flow_matching_loss(lambda x, t: net(x, t * scale, labels), x0, draws)
 
     def sampling_steps(self, steps: int | None) -> int:
         if steps is None:

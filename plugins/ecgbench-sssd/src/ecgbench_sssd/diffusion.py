@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ecgbench.nn.distributed import BatchDraws
+
 #: (x_t float[b, 8, T], index float[b]) -> predicted noise float[b, 8, T]
 NoisePredictor = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -56,12 +58,12 @@ class DDPMSchedule:
 
 
 def epsilon_loss(
-    predict: NoisePredictor, schedule: DDPMSchedule, x0: torch.Tensor, generator: torch.Generator
+    predict: NoisePredictor, schedule: DDPMSchedule, x0: torch.Tensor, draws: BatchDraws
 ) -> torch.Tensor:
-    """MSE between true and predicted noise at a uniformly drawn index (SSSD-ECG's only loss term)."""
-    t = torch.randint(schedule.steps, (x0.shape[0],), generator=generator)
-    noise = torch.randn(x0.shape, generator=generator).to(x0.device, x0.dtype)
-    t = t.to(x0.device)
+    """MSE between true and predicted noise at a uniformly drawn index (SSSD-ECG's only loss term);
+    the index and the noise of each record come from ``draws`` (the same on every device)."""
+    t = draws.randint(schedule.steps).to(x0.device)
+    noise = draws.randn(*x0.shape[1:]).to(x0.device, x0.dtype)
     x_t = schedule.noised(x0, t, noise)
     return torch.mean((predict(x_t, t.float()) - noise) ** 2)
 

@@ -9,6 +9,7 @@ from torch import nn
 
 from ecgbench.context import RunContext
 from ecgbench.errors import ConfigError
+from ecgbench.nn.distributed import BatchDraws
 from ecgbench.nn.generator_training import BackboneGenerator
 from ecgbench_sssd.config import SSSDConfig
 from ecgbench_sssd.diffusion import DDPMSchedule, epsilon_loss, sample
@@ -24,8 +25,8 @@ class SSSDGenerator(BackboneGenerator):
         super().__init__(config, ctx)
         self.schedule = DDPMSchedule.linear(config.diffusion_steps, config.beta_start, config.beta_end)
 
-    def training_loss(self, net: nn.Module, x0: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        return epsilon_loss(lambda x, t: net(x, t, labels), self.schedule, x0, generator)
+    def training_loss(self, net: nn.Module, x0: torch.Tensor, labels: torch.Tensor, draws: BatchDraws) -> torch.Tensor:
+        return epsilon_loss(lambda x, t: net(x, t, labels), self.schedule, x0, draws)
 
     def sampling_steps(self, steps: int | None) -> int:
         steps = self.config.steps if steps is None else int(steps)
