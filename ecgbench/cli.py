@@ -168,10 +168,50 @@ def _rebuild_after_run(results: Path, leaderboards: Path) -> None:
         print(f"warning: {orphan}", file=sys.stderr)
 
 
+def _launch_processes(nproc: int, argv: list[str]) -> int:
+    """``ecgbench run --nproc N ...``: start N processes of the same run on this machine with
+    torch's elastic launcher (what ``torchrun --standalone --nproc-per-node N -m ecgbench run ...``
+    does); each runs ``argv`` without ``--nproc``."""
+    import os
+
+    from ecgbench.runner import launched_processes
+
+    if launched_processes() > 1:
+        raise ConfigError(f"--nproc {nproc}: this process was launched as one of {os.environ['WORLD_SIZE']} "
+                          "already (torchrun); give the number of processes to the launcher only")
+    try:
+        from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+        from torch.distributed.run import main as torchrun
+    except ImportError:
+        raise ConfigError("--nproc needs torch (torch.distributed), which is not installed") from None
+    try:
+        torchrun(["--standalone", "--nproc-per-node", str(nproc), "-m", "ecgbench", *argv])
+    except ChildFailedError as exc:
+        print(f"error: a process of the run failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item == "--nproc":
+            skip = True
+        elif not item.startswith("--nproc="):
+            out.append(item)
+    return out
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from ecgbench import __version__
     from ecgbench.runner import RunRequest, execute
 
+    if args.nproc is not None and args.nproc < 1:
+        raise ConfigError(f"--nproc {args.nproc}: the number of processes is at least 1")
+    if args.nproc and args.nproc > 1:
+        return _launch_processes(args.nproc, _without_nproc(args.argv))
     registry = _registry()
     plugins = ", ".join(f"{d}-{v}" for d, v in sorted(registry.versions().items()))
     print(f"ecgbench {__version__} | plugins: {plugins}", file=sys.stderr)
@@ -180,9 +220,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         task=args.task, model=args.plugin, dataset=args.dataset, data_path=args.data_path, fs=args.fs,
         folds=args.folds, skip_bad=args.skip_bad, budget=args.budget, seed=args.seed, device=args.device,
         sets=args.set or [], results=args.out, leaderboards=leaderboards, quiet=args.quiet,
-        argv=sys.argv[1:], weights=args.weights,
+        argv=args.argv, weights=args.weights,
     )
     outcome = execute(request, registry)
+    if outcome is None:  # a rank other than 0 of a multi-process run: it trained, rank 0 reports
+        return 0
     _print_run(outcome)
     if outcome.record.status == "completed":
         if leaderboards is not None:
@@ -462,6 +504,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", type=Path, metavar="FILE",
                    help="evaluate these weights (an ecgbench weights file) instead of training; their config "
                    "must match the run's, --set adapts the settings the model allows (e.g. nfe)")
+    p.add_argument("--nproc", type=int, metavar="N",
+                   help="train with N processes on this machine (torch.distributed; launches them with torch's "
+                   "elastic launcher, like `torchrun --standalone --nproc-per-node N -m ecgbench run ...`)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("weights", help="weights files: convert published checkpoints, show what a file holds")
@@ -558,6 +603,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.func(args)
     except (UnknownNameError, ConfigError) as exc:

@@ -51,6 +51,21 @@ class ModelInfo(_Frozen):
     wiring_check: bool
 
 
+class TrainingBatch(_Frozen):
+    effective: int = Field(description="records per optimiser step, over all processes (the configured batch)")
+    per_rank: int = Field(description="the largest share of a step's batch one process worked on")
+
+
+class Distributed(_Frozen):
+    """How a multi-process (torch.distributed) run trained its model."""
+
+    backend: str = Field(description="gloo (CPU) or nccl (CUDA)")
+    world_size: int
+    batches: dict[str, TrainingBatch] = Field(
+        default_factory=dict, description="per training loop (e.g. 'sssd train', 'jepa pre-training'): its batches"
+    )
+
+
 class DatasetInfo(_Frozen):
     name: str
     config: dict[str, Any]
@@ -163,6 +178,8 @@ class RunRecord(_Frozen):
     wall_seconds: float
     phases: dict[str, float] = Field(description="wall seconds per phase: load, build, fit, sample|predict|measure|answer, evaluate")
     metrics: list[Metric] = Field(default_factory=list)
+    world_size: int = Field(default=1, description="processes that trained the model (torch.distributed); 1 when one did")
+    distributed: Distributed | None = Field(default=None, description="backend and batches of a multi-process run")
     notes: dict[str, Any] = Field(default_factory=dict, description="facts the model or task attached")
     artifacts: list[Artifact] = Field(default_factory=list)
     errors: list[RunError] = Field(default_factory=list)

@@ -6,6 +6,7 @@ import hashlib
 import importlib
 import inspect
 import json
+import os
 import shutil
 import time
 import traceback
@@ -33,6 +34,7 @@ from ecgbench.provenance import (
 from ecgbench.records import (
     Artifact,
     DatasetInfo,
+    Distributed,
     Environment,
     Metric,
     ModelInfo,
@@ -87,6 +89,35 @@ class RunRequest:
 class RunOutcome:
     record: RunRecord
     path: Path
+
+
+class TrainingShareDone(Exception):  # noqa: N818 - a signal, not an error
+    """A rank other than 0 of a multi-process run has trained its share; rank 0 evaluates and writes."""
+
+
+class _TrainingShare:
+    """The model as a rank other than 0 of a multi-process run sees it: ``fit`` trains (taking
+    part in every collective step), then the run is over for this process. Everything else is
+    the model's own."""
+
+    def __init__(self, model: Any):
+        self._model = model
+
+    def fit(self, *args: Any, **kwargs: Any) -> Any:
+        self._model.fit(*args, **kwargs)
+        raise TrainingShareDone
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+
+def launched_processes() -> int:
+    """The number of processes a launcher (torchrun) started this run with; 1 when none did.
+    Read from the environment, so a single-process run never imports torch to find out."""
+    try:
+        return max(1, int(os.environ.get("WORLD_SIZE", "1")))
+    except ValueError:
+        return 1
 
 
 def parse_sets(items: list[str]) -> dict[str, dict[str, Any]]:
@@ -209,6 +240,23 @@ def resolve_model_config(spec: ModelSpec, budget: str, overrides: dict[str, Any]
     return build_config(config_cls, values, f"model {spec.name!r} ({budget})", exact=overrides)
 
 
+def _main_first(world_size: int) -> Any:
+    """Rank 0 first, then the others (a no-op for one process)."""
+    if world_size == 1:
+        from contextlib import nullcontext
+
+        return nullcontext()
+    from ecgbench.nn import distributed
+
+    return distributed.main_first()
+
+
+def _distributed_info() -> Distributed:
+    from ecgbench.nn import distributed
+
+    return Distributed(**distributed.describe(distributed.noted_batches()))
+
+
 def _to_metric(value: Any, task: TaskSpec) -> Metric:
     spec = task.metric(value.name)
     def finite(x: float | None) -> float | None:
@@ -246,11 +294,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome:
+def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome | None:
     """Run one task on one model and write its record (also when the run fails).
 
     Raises nothing for a failing model: the failure is recorded (status 'failed') and
     returned; usage errors (unknown names, bad settings) raise before anything is written.
+
+    Launched as several processes (torchrun), every process trains its share of each batch
+    (:mod:`ecgbench.nn.distributed`); rank 0 alone evaluates and writes the record, the other
+    ranks return None once training is done.
     """
     registry = registry or Registry()
     task = registry.task(request.task)
@@ -273,14 +325,62 @@ def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome
     check_seed(request.seed)
     dataset_spec, data_config = resolve_dataset(registry, request, task, sets["data"])
     out_dir = record_dir(request.results, task.name, model_spec.name)
-    check_writable(out_dir, "--out")
-    if request.leaderboards is not None:
-        check_writable(request.leaderboards, "--leaderboards")
+    world_size = launched_processes()
+    main = world_size == 1 or os.environ.get("RANK", "0") == "0"
+    if main:
+        check_writable(out_dir, "--out")
+        if request.leaderboards is not None:
+            check_writable(request.leaderboards, "--leaderboards")
+    if world_size > 1:
+        from ecgbench.nn import distributed  # imports torch, so that --device auto sees the GPUs
     device, device_name = resolve_device(request.device)
+    if world_size > 1:
+        distributed.start(device)
+        distributed.forget_batches()
+        device = distributed.rank_device(device)
+    resolved = _Resolved(registry, task, model_spec, plugin, model_config, factory, task_config, folds, dataset_spec,
+                         data_config, out_dir, device, device_name, main, world_size, sets, weights_plan)
+    try:
+        return _execute(request, resolved)
+    finally:
+        if world_size > 1:
+            distributed.stop()
+
+
+@dataclass
+class _Resolved:
+    """What :func:`execute` checked and resolved before the run starts."""
+
+    registry: Registry
+    task: TaskSpec
+    model_spec: ModelSpec
+    plugin: Any
+    model_config: BaseModel
+    factory: Any
+    task_config: BaseModel
+    folds: FoldSplit
+    dataset_spec: DatasetSpec
+    data_config: BaseModel
+    out_dir: Path
+    device: str
+    device_name: str
+    main: bool
+    world_size: int
+    sets: dict[str, dict[str, Any]]
+    weights_plan: Any
+
+
+def _execute(request: RunRequest, r: _Resolved) -> RunOutcome | None:
+    """The run itself, once names, settings and (for several processes) the process group are set."""
+    registry, task, model_spec, plugin, sets = r.registry, r.task, r.model_spec, r.plugin, r.sets
+    model_config, factory, task_config, folds = r.model_config, r.factory, r.task_config, r.folds
+    dataset_spec, data_config, out_dir, device, device_name = r.dataset_spec, r.data_config, r.out_dir, r.device, r.device_name
+    main, world_size, weights_plan = r.main, r.world_size, r.weights_plan
 
     run_id = new_run_id()
     artifacts_dir = out_dir / run_id
-    ctx = RunContext(seed=request.seed, artifacts_dir=artifacts_dir, cache_dir=default_cache_dir(), quiet=request.quiet)
+    ctx = RunContext(seed=request.seed, artifacts_dir=artifacts_dir, cache_dir=default_cache_dir(),
+                     quiet=request.quiet or not main)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     stage = "load"
@@ -292,7 +392,7 @@ def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome
     errors: list[RunError] = []
     ctx.device = device
     try:
-        with ctx.phase("load"):
+        with ctx.phase("load"), _main_first(world_size):  # rank 0 builds the cache, the others read it
             dataset = load_object(dataset_spec.factory)(data_config)
         if weights_plan is not None:
             external = is_external(weights_plan, dataset)
@@ -317,10 +417,16 @@ def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome
             model = factory(model_config, ctx)
             if weights_plan is not None:
                 import_into(model, weights_plan, model_spec.name)
+        if not main:
+            if not callable(getattr(model, "fit", None)):
+                return None  # nothing to train: rank 0 does the whole run
+            model = _TrainingShare(model)
         stage = "task"
         runner = load_object(task.runner)
         result = runner(model=model, model_name=model_spec.name, dataset=dataset, folds=folds,
                         config=task_config, ctx=ctx)
+    except TrainingShareDone:
+        return None
     except Exception as exc:  # the record must say how the run failed, whatever failed
         errors.append(
             RunError(
@@ -395,6 +501,8 @@ def execute(request: RunRequest, registry: Registry | None = None) -> RunOutcome
         wall_seconds=round(time.perf_counter() - t0, 3),
         phases={k: round(v, 3) for k, v in ctx.phases.items()},
         metrics=[_to_metric(m, task) for m in result.metrics] if result is not None else [],
+        world_size=world_size,
+        distributed=_distributed_info() if world_size > 1 else None,
         notes=_jsonable({**ctx.notes, **(result.notes if result is not None else {})}),
         artifacts=artifacts,
         errors=errors,

@@ -199,13 +199,17 @@ def average_gradients(params: Iterable[nn.Parameter]) -> None:
 
 
 @torch.no_grad()
-def broadcast_module(module: nn.Module, buffers_only: bool = False) -> None:
-    """Make every rank's parameters (and buffers: BatchNorm statistics) equal to rank 0's."""
+def broadcast_tensors(tensors: Iterable[torch.Tensor]) -> None:
+    """Make every rank's copy of ``tensors`` equal to rank 0's (in place)."""
     if world().size <= 1:
         return
-    tensors = list(module.buffers()) if buffers_only else [*module.parameters(), *module.buffers()]
     for tensor in tensors:
         dist.broadcast(tensor.data, src=0)
+
+
+def broadcast_module(module: nn.Module, buffers_only: bool = False) -> None:
+    """Make every rank's parameters (and buffers: BatchNorm statistics) equal to rank 0's."""
+    broadcast_tensors(list(module.buffers()) if buffers_only else [*module.parameters(), *module.buffers()])
 
 
 def _carrier(values: torch.Tensor) -> torch.Tensor:

@@ -115,7 +115,8 @@ def test_prototype_loss_is_the_weighted_sum_of_its_terms():
     prototypes = torch.randn(4, 3, generator=torch.Generator().manual_seed(0))
     pw, cooc = torch.tensor([1.0, 2.0]), torch.tensor([[1.0, 0.5], [0.5, 1.0]])
     w = LossWeights(cluster=0.1, separation=0.2, orthogonality=3.0, contrastive=4.0)
-    total, parts = prototype_loss(logits, SIMS, Y, prototypes, IDENTITY, pw, cooc, w)
+    total, terms = prototype_loss(logits, SIMS, Y, prototypes, IDENTITY, pw, cooc, w)
+    parts = {k: float(v) for k, v in terms.items()}
     expected = (
         parts["bce"] + 0.1 * parts["cluster"] + 0.2 * parts["separation"]
         + 3.0 * parts["orthogonality"] + 4.0 * parts["contrastive"]

@@ -14,9 +14,10 @@ from torch.nn import functional as F
 from ecgbench import Progress as ProgressBar
 from ecgbench.data.streaming import RecordRows, take_rows
 from ecgbench.metrics.classification import macro_auroc
+from ecgbench.nn import distributed
 from ecgbench.nn.vit import INIT_STD, AttentionPooling, ViTEncoder
 from ecgbench_jepa.config import JEPAConfig
-from ecgbench_jepa.preprocess import LeadNormalizer, random_crops, strided_crops
+from ecgbench_jepa.preprocess import LeadNormalizer, crop_starts, crops_at, strided_crops
 from ecgbench_jepa.schedules import adamw, set_lr, warmup_cosine
 
 Progress = Callable[[Iterable, str], ProgressBar]
@@ -119,37 +120,54 @@ def train_classifier(
     macro AUROC; stop after ``patience`` steps without improvement. ``*_x``: float32[n, 12, T]
     normalised, or in mV with ``normalizer`` (applied to each batch as it is read, so a
     memmapped split is never copied whole); ``*_y``: {0, 1}[n, n_labels]. The model ends
-    holding the kept weights."""
+    holding the kept weights. In a multi-process run ``batch_size`` is the global batch and
+    rank 0 alone scores the validation set (:mod:`ecgbench.nn.distributed`)."""
     optimizer = adamw(model, config.lr, config.weight_decay, config.betas)
     targets = torch.from_numpy(train_y.astype(np.float32))
     trainable = [p for p in model.parameters() if p.requires_grad]
+    total = min(config.batch_size, len(train_x))
+    distributed.check_batch(total, "jepa downstream training")
+    distributed.note_batch("jepa downstream training", total)
+    distributed.broadcast_module(model)
+    part = distributed.share(total)  # this rank's records of every global batch
+    weight, kept = distributed.share_weight(total, part), (part.stop - part.start) / total
+    main = distributed.is_main()
     best_auc, best_step, best_state = -np.inf, 0, None
-    losses: list[float] = []
+    step_losses = torch.zeros(config.steps, dtype=torch.float64, device=device)  # read back once, at the end
+    steps_run = 0
     bar = (progress or _silent)(range(config.steps), "jepa downstream training")
     model.train()
     for step in bar:
         set_lr(optimizer, warmup_cosine(step, config.steps, config.lr, config.final_lr, config.warmup_steps))
-        index = rng.integers(0, len(train_x), size=min(config.batch_size, len(train_x)))
-        batch = take_rows(train_x, index) if normalizer is None else normalizer(take_rows(train_x, index))
-        x = torch.from_numpy(random_crops(batch, np.arange(len(index)), crop, rng)).to(device)
-        loss = F.binary_cross_entropy_with_logits(model(x), targets[index].to(device))
+        index = rng.integers(0, len(train_x), size=total)  # the global batch, drawn alike on every rank
+        starts = crop_starts(total, train_x.shape[-1], crop, rng)
+        mine = index[part]
+        batch = take_rows(train_x, mine) if normalizer is None else normalizer(take_rows(train_x, mine))
+        x = torch.from_numpy(crops_at(batch, np.arange(len(mine)), starts[part], crop)).to(device)
+        loss = F.binary_cross_entropy_with_logits(model(x), targets[mine].to(device))
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss * weight).backward()
+        distributed.average_gradients(trainable)
         if config.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
         optimizer.step()
-        losses.append(loss.item())
-        done = step + 1
+        step_losses[step] = loss.detach() * kept
+        done = steps_run = step + 1
         if done % config.eval_every == 0 or done == config.steps:
-            logits = crop_averaged_logits(model, val_x, crop, stride, config.eval_batch_size, device, normalizer)
-            auc, _ = macro_auroc(val_y, logits)  # AUROC ranks, so logits score like probabilities
+            auc = float("nan")
+            if main:  # rank 0 scores the validation set and tells the others
+                logits = crop_averaged_logits(model, val_x, crop, stride, config.eval_batch_size, device, normalizer)
+                auc, _ = macro_auroc(val_y, logits)  # AUROC ranks, so logits score like probabilities
+            auc = distributed.agree(auc)
             if np.isnan(auc) or auc > best_auc:  # NaN: no usable validation label, keep the latest
                 best_auc, best_step = auc, done
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            bar.set_postfix(loss=float(np.mean(losses[-config.eval_every :])), val_auroc=float(auc))
+            recent = step_losses[max(0, done - config.eval_every) : done]  # this rank's share, read at evaluations
+            bar.set_postfix(loss=float(recent.mean()) / kept, val_auroc=float(auc))
             if done - best_step >= config.patience:
                 break
+    losses = distributed.sum_over_ranks(step_losses[:steps_run]).cpu().numpy()
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
-    return TrainResult(best_val_auroc=float(best_auc), best_step=best_step, steps_run=len(losses), losses=np.array(losses))
+    return TrainResult(best_val_auroc=float(best_auc), best_step=best_step, steps_run=steps_run, losses=losses)

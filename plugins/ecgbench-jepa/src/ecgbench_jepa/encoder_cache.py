@@ -11,7 +11,13 @@ import torch
 
 from ecgbench.context import RunContext
 from ecgbench.data.streaming import RecordRows, iter_chunks
-from ecgbench.nn.checkpoints import checkpoint_path, load_checkpoint, save_checkpoint, training_key
+from ecgbench.nn import distributed
+from ecgbench.nn.checkpoints import (
+    checkpoint_path,
+    load_checkpoint_bytes,
+    save_checkpoint,
+    training_key,
+)
 from ecgbench_jepa.config import JEPAConfig
 from ecgbench_jepa.pretrain import pretrain_encoder
 
@@ -38,8 +44,9 @@ def load_or_pretrain(signals: np.ndarray | RecordRows, fs: float, config: JEPACo
     path = checkpoint_path(ctx.cache_dir, CACHE_NAME, key)
     ctx.note("pretrain_key", key)
     ctx.note("pretrain_records", int(len(signals)))
-    if path.exists():
-        state, metadata = load_checkpoint(path)
+    saved = distributed.read_on_main(path)  # rank 0 reads it and sends it to the other ranks
+    if saved is not None:
+        state, metadata = load_checkpoint_bytes(saved)
         ctx.note("pretrain_cache", "hit")
         for name, value in sorted(metadata.items()):
             if name.startswith("pretrain_"):
@@ -48,7 +55,8 @@ def load_or_pretrain(signals: np.ndarray | RecordRows, fs: float, config: JEPACo
     result = pretrain_encoder(signals, fs, config, seed=ctx.seed, device=ctx.device, progress=ctx.progress)
     summary = {f"pretrain_{k}": round(v, 6) for k, v in result.summary().items()}
     summary["pretrain_seconds"] = round(result.seconds, 2)
-    save_checkpoint(path, result.encoder_state, metadata={**summary, "steps": config.pretrain_steps})
+    if distributed.is_main():
+        save_checkpoint(path, result.encoder_state, metadata={**summary, "steps": config.pretrain_steps})
     ctx.note("pretrain_cache", "miss")
     for name, value in summary.items():
         ctx.note(name, value)

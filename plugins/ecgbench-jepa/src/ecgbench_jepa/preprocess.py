@@ -55,15 +55,24 @@ class LeadNormalizer:
         return np.clip(out, -self.clip, self.clip, out=out)
 
 
+def crop_starts(n: int, n_samples: int, length: int, rng: np.random.Generator) -> np.ndarray:
+    """int[n]: a uniformly drawn first sample of a ``length``-sample window in each of n records."""
+    if length > n_samples:
+        raise DataError(f"crop of {length} samples is longer than the records ({n_samples} samples)")
+    return rng.integers(0, n_samples - length + 1, size=n)
+
+
+def crops_at(signals: np.ndarray, index: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
+    """The window of ``length`` samples from ``starts[i]`` of record ``index[i]``:
+    float32[n, 12, T], int[b], int[b] -> float32[b, 12, length]."""
+    time = starts[:, None] + np.arange(length)[None, :]
+    return signals[index[:, None, None], np.arange(signals.shape[1])[None, :, None], time[:, None, :]]
+
+
 def random_crops(signals: np.ndarray, index: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
     """One random window of ``length`` samples from each selected record:
     float32[n, 12, T], int[b] -> float32[b, 12, length]."""
-    n_samples = signals.shape[-1]
-    if length > n_samples:
-        raise DataError(f"crop of {length} samples is longer than the records ({n_samples} samples)")
-    starts = rng.integers(0, n_samples - length + 1, size=len(index))
-    time = starts[:, None] + np.arange(length)[None, :]
-    return signals[index[:, None, None], np.arange(signals.shape[1])[None, :, None], time[:, None, :]]
+    return crops_at(signals, index, crop_starts(len(index), signals.shape[-1], length, rng), length)
 
 
 def strided_crops(signals: np.ndarray, length: int, stride: int) -> np.ndarray:

@@ -22,11 +22,12 @@ from torch import nn
 from ecgbench import Progress as ProgressBar
 from ecgbench.data.streaming import RecordRows, take_rows
 from ecgbench.errors import DataError
+from ecgbench.nn import distributed
 from ecgbench.nn.vit import ViTEncoder, gather_tokens
 from ecgbench_jepa.config import JEPAConfig
 from ecgbench_jepa.masking import sample_batch_masks
 from ecgbench_jepa.predictor import Predictor
-from ecgbench_jepa.preprocess import LeadNormalizer, random_crops, samples_per
+from ecgbench_jepa.preprocess import LeadNormalizer, crop_starts, crops_at, samples_per
 from ecgbench_jepa.schedules import adamw, linear, set_lr, warmup_cosine
 
 #: ``ctx.progress``: (iterable, description) -> one progress bar over the iterable.
@@ -134,7 +135,9 @@ def pretrain_encoder(
 
     The signals are standardised per lead with their own mean and SD and clipped to
     ``+- clip_std``; each example is a random ``pretrain_crop_s`` window. Each step reads its
-    batch's records (a memmapped cohort is never copied whole) and standardises them.
+    batch's records (a memmapped cohort is never copied whole) and standardises them. In a
+    multi-process run ``pretrain_batch_size`` is the global batch (:mod:`ecgbench.nn.distributed`);
+    ``target_std`` is then the mean over ranks of each rank's share.
     """
     if not isinstance(signals, np.ndarray | RecordRows) or signals.ndim != 3 or signals.shape[1] != 12:
         raise DataError(
@@ -152,11 +155,19 @@ def pretrain_encoder(
     torch.manual_seed(seed)
     rng = np.random.default_rng([seed, 0x4A45])
     model = JEPA(build_encoder(config, fs), config).to(device)
+    steps, total = config.pretrain_steps, config.pretrain_batch_size
+    distributed.check_batch(total, "jepa pre-training")
+    distributed.note_batch("jepa pre-training", total)
+    distributed.broadcast_module(model)
+    distributed.seed_rank(seed)
+    part = distributed.share(total)  # this rank's records of every global batch
+    weight, kept = distributed.share_weight(total, part), (part.stop - part.start) / total
     n_patches = model.encoder.n_positions
     optimizer = adamw(model, config.pretrain_lr, config.pretrain_weight_decay, config.pretrain_betas, eps=1e-6)
-    batches = _batches(len(signals), config.pretrain_batch_size, rng)
-    steps = config.pretrain_steps
-    losses, spreads = np.zeros(steps), np.zeros(steps)
+    batches = _batches(len(signals), total, rng)
+    losses = torch.zeros(steps, dtype=torch.float64, device=device)  # read back once, at the end
+    spreads = torch.zeros(steps, dtype=torch.float64, device=device)
+    trained = [p for p in model.parameters() if p.requires_grad]
     bar = (progress or _silent)(range(steps), "jepa pre-training")
     shown_every = max(1, steps // LOSS_SEGMENTS)
     for step in bar:
@@ -164,11 +175,12 @@ def pretrain_encoder(
         optimizer.param_groups[0]["weight_decay"] = warmup_cosine(
             step, steps, config.pretrain_weight_decay, config.pretrain_final_weight_decay
         )
-        rows = next(batches)  # the batch's records, normalised after reading (a chunk, not the cohort)
-        batch = normalizer(take_rows(signals, rows))
-        x = torch.from_numpy(random_crops(batch, np.arange(len(rows)), window, rng)).to(device)
+        rows = next(batches)  # the global batch's draws on every rank; this rank reads its share
+        starts = crop_starts(len(rows), signals.shape[-1], window, rng)
+        batch = normalizer(take_rows(signals, rows[part]))
+        x = torch.from_numpy(crops_at(batch, np.arange(len(batch)), starts[part], window)).to(device)
         masks = sample_batch_masks(
-            len(x),
+            len(rows),
             n_patches,
             min_keep_ratio=config.min_keep_ratio,
             max_keep_ratio=config.max_keep_ratio,
@@ -176,15 +188,18 @@ def pretrain_encoder(
             rng=rng,
             sampler=config.mask_sampler,
         )
-        context = torch.from_numpy(masks.context).to(device)
-        target = torch.from_numpy(masks.target).to(device)
+        context = torch.from_numpy(masks.context[part]).to(device)
+        target = torch.from_numpy(masks.target[part]).to(device)
         loss, spread = model.loss(x, context, target)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss * weight).backward()
+        distributed.average_gradients(trained)
         optimizer.step()
         ema_update_(model.target_encoder, model.encoder, linear(step, steps, config.ema_momentum, config.ema_final_momentum))
-        losses[step], spreads[step] = loss.item(), spread.item()
-        if (step + 1) % shown_every == 0:
-            bar.set_postfix(loss=float(losses[step + 1 - shown_every : step + 1].mean()))
+        losses[step], spreads[step] = loss.detach() * kept, spread.detach() * kept
+        if (step + 1) % shown_every == 0:  # this rank's share, read back once per segment
+            bar.set_postfix(loss=float(losses[step + 1 - shown_every : step + 1].mean()) / kept)
+    losses = distributed.sum_over_ranks(losses).cpu().numpy()
+    spreads = distributed.sum_over_ranks(spreads).cpu().numpy()
     state = {k: v.detach().cpu().clone() for k, v in model.target_encoder.state_dict().items()}
     return PretrainResult(encoder_state=state, losses=losses, target_std=spreads, seconds=time.perf_counter() - started)

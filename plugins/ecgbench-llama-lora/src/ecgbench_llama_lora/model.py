@@ -35,6 +35,7 @@ from ecgbench.context import RunContext
 from ecgbench.contracts.image import MAX_ANSWER_CHARS
 from ecgbench.data.qa_types import ImageQASet
 from ecgbench.errors import ConfigError
+from ecgbench.nn import distributed
 from ecgbench.nn.checkpoints import training_key
 from ecgbench.nn.threads import torch_threads
 from ecgbench_llama_lora.config import LlamaLoraConfig
@@ -240,7 +241,10 @@ class LlamaLoraInterpreter:
         if not items:
             raise ConfigError("llama-lora: the training set has no questions")
         folder = self._adapter_dir(train, items) if self.config.cache_adapter else None
-        if folder is not None and (folder / ADAPTER_FILE).is_file():
+        cached = distributed.agree(float(folder is not None and (folder / ADAPTER_FILE).is_file())) > 0
+        if cached and not distributed.is_main():
+            return self  # rank 0 answers with the cached adapter; nothing to train here
+        if cached:
             self.load_adapter(folder)
             self.ctx.note("adapter", f"reused {folder}")
             return self
@@ -258,30 +262,41 @@ class LlamaLoraInterpreter:
         batches = micro_batches()
         scheduler = self._schedule(total)
         optimizer = scheduler.optimizer
+        trainable = self.trainable_parameters()
+        distributed.check_batch(min(cfg.batch_size, len(items)), "llama-lora")
+        distributed.note_batch("LoRA fine-tuning", cfg.batch_size * cfg.grad_accum)
+        distributed.broadcast_tensors(trainable)
         torch.manual_seed(self.seed)
+        distributed.seed_rank(self.seed)
         self.model.train()
-        losses: list[float] = []
+        losses = torch.zeros(total, dtype=torch.float64, device=self.device)  # read back once in a while
+        shown_every = max(1, total // 20)
         bar = self.ctx.progress(range(total), desc="LoRA fine-tuning", total=total)
-        for _ in bar:
-            step_loss = 0.0
+        for step in bar:
             for _ in range(cfg.grad_accum):
-                batch = next(batches)
-                loss = self.loss([train.images[i.image_index] for i in batch], [i.question for i in batch],
-                                 [i.target for i in batch])
-                (loss / cfg.grad_accum).backward()
-                step_loss += loss.item() / cfg.grad_accum
-            torch.nn.utils.clip_grad_norm_(self.trainable_parameters(), 1.0)
+                batch = next(batches)  # the global micro-batch; this rank trains on its share
+                part = distributed.share(len(batch))
+                mine, kept = batch[part], (part.stop - part.start) / len(batch)
+                if not mine:
+                    continue
+                loss = self.loss([train.images[i.image_index] for i in mine], [i.question for i in mine],
+                                 [i.target for i in mine])
+                (loss * distributed.share_weight(len(batch), part) / cfg.grad_accum).backward()
+                losses[step] += loss.detach().double() * kept / cfg.grad_accum
+            distributed.average_gradients(trainable)
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
-            losses.append(step_loss)
-            bar.set_postfix(loss=step_loss)
+            if (step + 1) % shown_every == 0:
+                bar.set_postfix(loss=float(losses[step]))  # this rank's share of the step's loss
+        losses = distributed.sum_over_ranks(losses).cpu().numpy().tolist()
         self.model.eval()
         self.ctx.note("train_steps", total)
         self.ctx.note("train_questions", len(items))
         self.ctx.note("train_loss_first", losses[0])
         self.ctx.note("train_loss_last", losses[-1])
-        if folder is not None:
+        if folder is not None and distributed.is_main():
             self.save_adapter(folder)
             self.ctx.note("adapter", str(folder))
         return self

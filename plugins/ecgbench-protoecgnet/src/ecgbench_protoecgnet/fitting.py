@@ -96,7 +96,7 @@ class _Trainer:
 
         def step_feature(ix: np.ndarray):
             loss = classification_loss(branch.feature_logits(xb(ix)), yb(ix), pos_weight)
-            return loss, {"bce": float(loss.detach())}
+            return loss, {"bce": loss.detach()}
 
         def step_joint(ix: np.ndarray):
             logits, sims, _ = branch(xb(ix))
@@ -155,7 +155,7 @@ class _Trainer:
         def step_last(ix: np.ndarray):
             bce = classification_loss(branch.last_layer(sims_tr[ix]), ytr_t[ix], pos_weight)
             loss = bce + cfg.lam_l1_last * wrong_class_l1(branch.last_layer.weight, identity)
-            return loss, {"bce": float(bce.detach())}
+            return loss, {"bce": bce.detach()}
 
         def val_last() -> np.ndarray:
             with torch.no_grad():
@@ -223,9 +223,7 @@ class _Trainer:
 
         def step(ix: np.ndarray):
             bce = classification_loss(net.fusion(sims_tr[ix]), ytr_t[ix], pos_weight)
-            return bce + cfg.lam_l1_last * (net.fusion.weight * other).abs().sum(), {
-                "bce": float(bce.detach())
-            }
+            return bce + cfg.lam_l1_last * (net.fusion.weight * other).abs().sum(), {"bce": bce.detach()}
 
         def validate() -> np.ndarray:
             with torch.no_grad():

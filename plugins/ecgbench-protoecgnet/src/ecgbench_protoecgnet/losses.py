@@ -119,8 +119,9 @@ def prototype_loss(
     pos_weight: torch.Tensor,
     cooccurrence: torch.Tensor,
     weights: LossWeights,
-) -> tuple[torch.Tensor, dict[str, float]]:
-    """The joint-stage objective: weighted sum of the five terms, and each term's value."""
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The joint-stage objective: weighted sum of the five terms, and each term's value (detached,
+    on the device: the training loop reads them back once per epoch)."""
     terms = {
         "bce": classification_loss(logits, y, pos_weight),
         "cluster": clustering_loss(sims, y, identity),
@@ -135,4 +136,4 @@ def prototype_loss(
         + weights.orthogonality * terms["orthogonality"]
         + weights.contrastive * terms["contrastive"]
     )
-    return total, {k: float(v.detach()) for k, v in terms.items()}
+    return total, {k: v.detach() for k, v in terms.items()}

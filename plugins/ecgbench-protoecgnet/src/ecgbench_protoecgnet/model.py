@@ -13,6 +13,7 @@ import torch
 from ecgbench.context import RunContext
 from ecgbench.data.dataset import ECGDataset
 from ecgbench.errors import DataError
+from ecgbench.nn import distributed
 from ecgbench.nn.checkpoints import checkpoint_path, load_checkpoint, save_checkpoint, training_key
 from ecgbench.nn.threads import torch_threads
 from ecgbench.weights import ModelWeights, WeightsMetadata
@@ -81,10 +82,17 @@ class ProtoECGNet:
                 ctx.seed,
             )
             path = checkpoint_path(ctx.cache_dir, MODEL_NAME, key)
-            if path.exists():
+            cached = distributed.agree(float(path.exists())) > 0  # rank 0's view decides for every rank
+            if cached and not distributed.is_main():
+                return self  # rank 0 evaluates with the cached weights; nothing to train here
+            if cached:
                 ctx.note("stages", self._load(path))
                 ctx.note("checkpoint", {"path": str(path), "reused": True})
             else:
+                if distributed.world().size > 1 and ctx.device.startswith("cuda"):
+                    # batch statistics over the global batch (SyncBatchNorm needs CUDA; on the CPU each
+                    # rank normalises its share)
+                    self.net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.net)
                 self.sources, logs = train_network(
                     self.net,
                     cfg,
@@ -96,7 +104,8 @@ class ProtoECGNet:
                     ctx.device,
                     ctx,
                 )
-                self._save(path, [log.to_dict() for log in logs])
+                if distributed.is_main():
+                    self._save(path, [log.to_dict() for log in logs])
                 ctx.note("stages", [log.to_dict() for log in logs])
                 ctx.note("checkpoint", {"path": str(path), "reused": False})
         self.net.eval()

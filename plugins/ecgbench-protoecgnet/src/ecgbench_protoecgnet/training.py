@@ -14,6 +14,7 @@ from torch import nn
 
 from ecgbench.context import RunContext
 from ecgbench.metrics.classification import macro_auroc
+from ecgbench.nn import distributed
 
 
 @dataclass
@@ -48,7 +49,7 @@ def _plain(value: float) -> float | None:
     return round(float(value), 6) if np.isfinite(value) else None
 
 
-StepFn = Callable[[np.ndarray], tuple[torch.Tensor, dict[str, float]]]
+StepFn = Callable[[np.ndarray], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 
 
 def run_stage(
@@ -74,17 +75,26 @@ def run_stage(
     where it began; ties and NaN fall back to the later state), stop after ``patience`` epochs
     without improvement, and restore the best state.
 
-    ``step(batch_indices)`` returns the batch loss and its named terms; ``validate()``
-    returns the validation probabilities ``[n_val, C]``; ``train_mode()`` sets the modules
-    to the right train/eval mode before each epoch.
+    ``step(batch_indices)`` returns the batch loss and its named terms (detached tensors);
+    ``validate()`` returns the validation probabilities ``[n_val, C]``; ``train_mode()`` sets
+    the modules to the right train/eval mode before each epoch.
+
+    In a multi-process run (:mod:`ecgbench.nn.distributed`) every rank draws the same shuffles
+    and works on its share of each batch; gradients are averaged, BatchNorm statistics are
+    rank 0's, and rank 0 alone validates. Terms computed over a batch (the BatchNorm statistics,
+    the cluster and separation ratios) then come from each rank's share, so the result is close
+    to, not equal to, the single-process one.
     """
     log = StageLog(name)
     if epochs <= 0 or not params:
         return log
     started = time.perf_counter()
+    distributed.check_batch(min(batch_size, n_train), f"protoecgnet {name}")
+    distributed.note_batch("protoecgnet", batch_size)
+    main = distributed.is_main()
     optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
-    start_score = macro_auroc(y_val, validate())[0]
+    start_score = distributed.agree(macro_auroc(y_val, validate())[0] if main else float("nan"))
     log.val_macro_auroc.append(start_score)
     best_state, waited = copy.deepcopy(owner.state_dict()), 0
     best_score = start_score if np.isfinite(start_score) else float("-inf")
@@ -93,19 +103,30 @@ def run_stage(
     for epoch in bar:
         train_mode()
         order = rng.permutation(n_train)
-        losses, terms = [], {}
+        losses: list[torch.Tensor] = []  # this rank's share of each batch's loss, read back per epoch
+        terms: dict[str, torch.Tensor] = {}
         for lo in range(0, n_train, batch_size):
-            loss, parts = step(order[lo : lo + batch_size])
+            batch = order[lo : lo + batch_size]  # the global batch: every rank draws the same order
+            part = distributed.share(len(batch))
+            mine, kept = batch[part], (part.stop - part.start) / len(batch)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            if len(mine):  # a rank without records in the last, short batch adds zero gradients
+                loss, parts = step(mine)
+                (loss * distributed.share_weight(len(batch), part)).backward()
+                losses.append(loss.detach() * kept)
+                for k, v in parts.items():
+                    terms[k] = terms.get(k, 0.0) + v.double() * kept
+            else:
+                losses.append(torch.zeros((), device=params[0].device))
+            distributed.average_gradients(params)
             optimizer.step()
-            losses.append(float(loss.detach()))
-            for k, v in parts.items():
-                terms[k] = terms.get(k, 0.0) + v
+            distributed.broadcast_module(owner, buffers_only=True)  # BatchNorm statistics: rank 0's
         scheduler.step()
-        log.train_loss.append(float(np.mean(losses)))
-        log.loss_terms = {k: v / len(losses) for k, v in terms.items()}
-        score = macro_auroc(y_val, validate())[0]
+        batch_losses = distributed.sum_over_ranks(torch.stack(losses).double()).cpu().numpy()
+        log.train_loss.append(float(np.mean(batch_losses)))
+        log.loss_terms = {k: float(distributed.sum_over_ranks(torch.as_tensor(v, dtype=torch.float64))) / len(losses)
+                          for k, v in sorted(terms.items())}
+        score = distributed.agree(macro_auroc(y_val, validate())[0] if main else float("nan"))
         log.val_macro_auroc.append(score)
         log.epochs = epoch
         bar.set_postfix(loss=log.train_loss[-1], val_auroc=float(score))

@@ -1,0 +1,133 @@
+"""Multi-process training on torch.distributed (gloo, CPU): two processes at batch b each train
+the same weights as one process at batch 2b; only rank 0 writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from ecgbench.context import RunContext  # noqa: E402
+from ecgbench.data.dataset import ECGDataset, empty_meta  # noqa: E402
+from ecgbench.data.leads import twelve_from_independent  # noqa: E402
+from ecgbench.nn import distributed  # noqa: E402
+from ecgbench.nn.distributed import BatchDraws, World  # noqa: E402
+from ecgbench.nn.generator_config import BackboneGeneratorConfig  # noqa: E402
+from ecgbench.nn.generator_training import BackboneGenerator  # noqa: E402
+from ecgbench.testing.distributed import run_in_processes  # noqa: E402
+
+#: Two blocks, an average of the weights, a checkpoint every 3 steps: every part of the loop.
+TINY = dict(n_blocks=2, channels=4, s4_state=8, step_embed_dim=8, step_hidden_dim=8, label_embed_dim=4,
+            n_iters=7, lr=1e-2, checkpoint_every=3, sample_batch_size=3, normalise="global_std", ema_decay=0.5)
+
+
+def records(n: int = 16, length: int = 32) -> ECGDataset:
+    rng = np.random.default_rng(0)
+    t = np.arange(length) / length
+    x8 = np.sin(2 * np.pi * (rng.uniform(1, 3, (n, 8, 1)) * t + rng.uniform(0, 1, (n, 8, 1))))
+    return ECGDataset(
+        name="synthetic", signals=twelve_from_independent(0.5 * x8).astype(np.float32), fs=100.0,
+        record_ids=np.array([f"rec{i}" for i in range(n)]), labels=(rng.uniform(size=(n, 71)) < 0.1).astype(np.uint8),
+        folds=np.ones(n, dtype=int), meta=empty_meta(n),
+    )
+
+
+class Denoiser(BackboneGenerator):
+    """Reconstruct noised records: a loss with per-record random draws, like the real generators."""
+
+    name = "denoiser"
+    fail_at_call: int | None = None
+
+    def training_loss(self, net, x0, labels, draws):
+        self.calls = getattr(self, "calls", 0) + 1
+        if self.fail_at_call == self.calls:
+            raise KeyboardInterrupt("simulated interruption")
+        time = draws.rand()
+        return torch.mean((net(x0 + 0.3 * draws.randn(*x0.shape[1:]), time, labels) - x0) ** 2)
+
+    def sampling_steps(self, steps):
+        return 1
+
+    def evaluations(self, steps):
+        return steps
+
+    def sample_batch(self, noise, labels, steps, generator, desc):
+        return self.net(noise, torch.zeros(len(noise)), labels)
+
+
+def train(batch_size: int, cache: str, fail_at_call: int | None = None) -> dict[str, np.ndarray]:
+    """Fit the denoiser (in whatever process group this process is in); the weights it ends with."""
+    torch.set_num_threads(1)
+    ctx = RunContext(seed=5, cache_dir=Path(cache), artifacts_dir=Path(cache), quiet=True)
+    model = Denoiser(BackboneGeneratorConfig(**TINY, batch_size=batch_size), ctx)
+    model.fail_at_call = fail_at_call
+    model.fit(records())
+    written = sorted(p.name for p in Path(cache).rglob("*.safetensors"))
+    return {"weights": {k: v.numpy().copy() for k, v in model.net.state_dict().items()},
+            "curve": model.ctx.notes["loss_curve"], "written": written, "rank": distributed.world().rank,
+            "resumed_from": model.ctx.notes.get("resumed_from_iteration")}
+
+
+@pytest.fixture(scope="module")
+def two_processes(tmp_path_factory):
+    """Two ranks, 3 records each per step: the configured batch (the global one) is 6."""
+    cache = tmp_path_factory.mktemp("ddp")
+    return run_in_processes(train, 2, 6, str(cache)), cache
+
+
+def test_two_processes_at_batch_b_train_the_weights_of_one_at_batch_2b(two_processes, tmp_path):
+    (rank0, rank1), _ = two_processes
+    single = train(6, str(tmp_path))
+    worst = max(float(np.abs(rank0["weights"][k] - v).max()) for k, v in single["weights"].items())
+    assert worst < 1e-5, f"max abs weight difference {worst:.3g}"
+    assert np.allclose(rank0["curve"], single["curve"], rtol=1e-5)
+    for name, value in rank0["weights"].items():  # every rank holds the same weights
+        np.testing.assert_array_equal(rank1["weights"][name], value)
+
+
+def test_only_rank_0_writes_checkpoints(two_processes):
+    (rank0, rank1), cache = two_processes
+    assert rank0["rank"] == 0 and rank1["rank"] == 1
+    assert len(list(cache.rglob("*.safetensors"))) == 1  # the final weights; the resumable file is gone
+
+
+def test_an_interrupted_multi_process_run_resumes_to_the_same_weights(two_processes, tmp_path):
+    (uninterrupted, _), _ = two_processes
+    with pytest.raises(RuntimeError, match="simulated interruption"):
+        run_in_processes(train, 2, 6, str(tmp_path), 5)  # dies in step 5, after the checkpoint at step 3
+    resumed, _ = run_in_processes(train, 2, 6, str(tmp_path))
+    assert resumed["resumed_from"] == 3
+    for name, value in uninterrupted["weights"].items():
+        np.testing.assert_array_equal(resumed["weights"][name], value)
+    assert resumed["curve"] == uninterrupted["curve"]
+
+
+def test_batch_shares_cover_the_global_batch_and_differ_by_at_most_one():
+    for total in (2, 5, 6, 7):
+        parts = [distributed.share(total, World(rank, 3)) for rank in range(3)]
+        assert [p.start for p in parts[1:]] == [p.stop for p in parts[:-1]] and parts[-1].stop == total
+        sizes = [p.stop - p.start for p in parts]
+        assert max(sizes) - min(sizes) <= 1
+
+
+def test_a_rank_keeps_its_share_of_the_global_batch_draws():
+    def draws(part):
+        d = BatchDraws(torch.Generator().manual_seed(1), 5, part)
+        return d.randint(9), d.randn(2, 3), d.rand()
+
+    whole = draws(None)
+    for part in (slice(0, 2), slice(2, 5)):
+        for kept, full in zip(draws(part), whole, strict=True):
+            torch.testing.assert_close(kept, full[part])
+
+
+def test_a_single_process_run_draws_what_torch_draws():
+    generator = torch.Generator().manual_seed(4)
+    d = BatchDraws(generator, 3)
+    t, noise = d.randint(200), d.randn(8, 16)
+    reference = torch.Generator().manual_seed(4)
+    torch.testing.assert_close(t, torch.randint(200, (3,), generator=reference))
+    torch.testing.assert_close(noise, torch.randn((3, 8, 16), generator=reference))
