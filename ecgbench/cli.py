@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -172,8 +173,6 @@ def _launch_processes(nproc: int, argv: list[str]) -> int:
     """``ecgbench run --nproc N ...``: start N processes of the same run on this machine with
     torch's elastic launcher (what ``torchrun --standalone --nproc-per-node N -m ecgbench run ...``
     does); each runs ``argv`` without ``--nproc``."""
-    import os
-
     from ecgbench.runner import launched_processes
 
     if launched_processes() > 1:
@@ -214,7 +213,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _launch_processes(args.nproc, _without_nproc(args.argv))
     registry = _registry()
     plugins = ", ".join(f"{d}-{v}" for d, v in sorted(registry.versions().items()))
-    print(f"ecgbench {__version__} | plugins: {plugins}", file=sys.stderr)
+    if os.environ.get("RANK", "0") == "0":  # one line per run, not per process
+        print(f"ecgbench {__version__} | plugins: {plugins}", file=sys.stderr)
     leaderboards = _leaderboards_of(args)
     request = RunRequest(
         task=args.task, model=args.plugin, dataset=args.dataset, data_path=args.data_path, fs=args.fs,

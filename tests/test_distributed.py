@@ -131,3 +131,17 @@ def test_a_single_process_run_draws_what_torch_draws():
     reference = torch.Generator().manual_seed(4)
     torch.testing.assert_close(t, torch.randint(200, (3,), generator=reference))
     torch.testing.assert_close(noise, torch.randn((3, 8, 16), generator=reference))
+
+
+@pytest.mark.parametrize("nproc", ["0", "-2"])
+def test_a_number_of_processes_below_one_is_a_usage_error(nproc, fake_cli, capsys):
+    from ecgbench import cli
+
+    assert cli.main(["run", "--task", "classify-71-labels", "--plugin", "dummy-clf", "--nproc", nproc]) == cli.EXIT_USAGE
+    assert "--nproc" in capsys.readouterr().err
+
+
+def test_a_batch_smaller_than_the_number_of_processes_is_refused(monkeypatch):
+    monkeypatch.setattr(distributed, "world", lambda: World(0, 4, 0, "gloo"))
+    with pytest.raises(distributed.ConfigError, match="batch_size 3 .* at least 4"):
+        distributed.check_batch(3, "denoiser")
