@@ -49,6 +49,7 @@ def timing(budget: str, records: int) -> dict:
     """Seconds per training step and per record-evaluation, measured on random inputs."""
     import torch
 
+    from ecgbench.nn.distributed import BatchDraws
     from ecgbench.nn.sssd_backbone import count_parameters
 
     out = {}
@@ -62,7 +63,7 @@ def timing(budget: str, records: int) -> dict:
         step_seconds = []
         for i in range(6):
             began = time.perf_counter()
-            loss = model.training_loss(net, x, labels, torch.Generator().manual_seed(i))
+            loss = model.training_loss(net, x, labels, BatchDraws(torch.Generator().manual_seed(i), len(x)))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

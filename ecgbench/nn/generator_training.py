@@ -16,7 +16,6 @@ import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -31,7 +30,7 @@ from ecgbench.data.labels import N_LABELS
 from ecgbench.data.leads import INDEPENDENT_LEADS, independent_from_twelve, twelve_from_independent
 from ecgbench.data.streaming import RecordRows, iter_chunks, take_rows
 from ecgbench.errors import DataError
-from ecgbench.nn import distributed
+from ecgbench.nn import devices, distributed
 from ecgbench.nn.checkpoints import (
     checkpoint_path,
     load_checkpoint,
@@ -126,13 +125,13 @@ class BatchFeed:
             self.resident = torch.empty((len(data), len(INDEPENDENT_LEADS), t), dtype=torch.float32, device=device)
             for rows, chunk in iter_chunks(data.records):
                 x8 = independent_from_twelve(chunk).astype(np.float32) / np.float32(data.scale)
-                self.resident[rows] = torch.from_numpy(x8).pin_memory().to(device, non_blocking=True)
+                self.resident[rows] = devices.to_device(x8, device)
             torch.cuda.synchronize(device)
 
     def __call__(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(x0 float32[b, 8, T], labels float32[b, 71]) on the device for CPU row indices ``rows``."""
         if self.resident is not None:
-            index = rows.pin_memory().to(self.device, non_blocking=True)
+            index = devices.to_device(rows, self.device)
             return self.resident[index], self.labels[index]
         return self.data.batch(rows.numpy()).to(self.device), self.labels[rows]
 
@@ -278,9 +277,7 @@ def train_network(
     part = distributed.share(config.batch_size)
     weight = distributed.share_weight(config.batch_size, part)
     kept = (part.stop - part.start) / config.batch_size
-    autocast = (
-        torch.autocast(device_type="cuda", dtype=torch.bfloat16) if config.amp and device.type == "cuda" else nullcontext()
-    )
+    mixed = devices.autocast(device, config.amp)
     segment = math.ceil(config.n_iters / LOSS_SEGMENTS)
     began = time.perf_counter()
 
@@ -309,7 +306,7 @@ def train_network(
             generator = torch.Generator().manual_seed(stream_seed(seed, i))
             rows = torch.randint(len(data), (config.batch_size,), generator=generator)
             x0, labels = feed(rows[part])
-            with autocast:
+            with mixed:
                 loss = loss_fn(net, x0, labels, BatchDraws(generator, config.batch_size, part, device))
             optimizer.zero_grad(set_to_none=True)
             (loss * weight).backward() if weight != 1.0 else loss.backward()
@@ -492,19 +489,15 @@ class BackboneGenerator(ABC):
         out = np.empty((n, 12, self.n_samples), dtype=np.float32)
         size = self.config.sample_batch_size
         n_batches = math.ceil(n / size)
-        autocast = (
-            torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-            if self.config.amp and self.device.type == "cuda"
-            else nullcontext()
-        )
         desc = f"{self.name} sample ({n} records, NFE {self.evaluations(n_steps)})"
-        with torch.inference_mode(), autocast, self.ctx.progress(desc=desc, total=n_batches * n_steps) as bar:
+        with (torch.inference_mode(), devices.autocast(self.device, self.config.amp),
+              self.ctx.progress(desc=desc, total=n_batches * n_steps) as bar):
             for b, begin in enumerate(range(0, n, size)):
                 end = min(n, begin + size)
                 generator = torch.Generator().manual_seed(stream_seed(seed, b))
                 noise = torch.randn((end - begin, len(INDEPENDENT_LEADS), self.n_samples), generator=generator)
-                batch_labels = torch.from_numpy(conditions[begin:end]).to(self.device)
-                x = self.sample_batch(noise.to(self.device), batch_labels, n_steps, generator, bar.track)
+                batch_labels = devices.to_device(conditions[begin:end], self.device)
+                x = self.sample_batch(devices.to_device(noise, self.device), batch_labels, n_steps, generator, bar.track)
                 out[begin:end] = twelve_lead_mv(x, self.scale)
         self.nfe = self.evaluations(n_steps)
         return out

@@ -44,6 +44,7 @@ PRETRAIN_FIELDS: tuple[str, ...] = (
     "mask_sampler",
     "clip_std",
     "norm_bias",
+    "amp",
 )
 
 #: Config fields of a pre-trained encoder that a run must match to load it as its encoder.
@@ -134,6 +135,11 @@ class JEPAConfig(BaseModel):
         ge=0,
         description="torch intra-op threads while fitting and predicting (0 = torch's default), restored "
         "afterwards; on a shared 2-core machine one thread avoids OpenMP contention between small ops",
+    )
+    amp: bool = Field(
+        False,
+        description="bfloat16 autocast on CUDA (ignored on the CPU) for pre-training, the head and prediction; "
+        "torch keeps softmax, layer norms and the losses in float32",
     )
 
     @model_validator(mode="before")

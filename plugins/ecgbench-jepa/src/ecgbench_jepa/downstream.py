@@ -15,6 +15,7 @@ from ecgbench import Progress as ProgressBar
 from ecgbench.data.streaming import RecordRows, take_rows
 from ecgbench.metrics.classification import macro_auroc
 from ecgbench.nn import distributed
+from ecgbench.nn.devices import autocast, to_device
 from ecgbench.nn.vit import INIT_STD, AttentionPooling, ViTEncoder
 from ecgbench_jepa.config import JEPAConfig
 from ecgbench_jepa.preprocess import LeadNormalizer, crop_starts, crops_at, strided_crops
@@ -74,7 +75,7 @@ class FinetuneHead(nn.Module):
 @torch.no_grad()
 def crop_averaged_logits(
     model: nn.Module, signals: np.ndarray | RecordRows, length: int, stride: int, batch_size: int, device: str,
-    normalizer: LeadNormalizer | None = None,
+    normalizer: LeadNormalizer | None = None, amp: bool = False,
 ) -> np.ndarray:
     """Logits averaged over the strided windows of each record:
     float32[n, 12, T] (normalised, or in mV with ``normalizer``, applied a batch at a time)
@@ -86,7 +87,8 @@ def crop_averaged_logits(
     for start in range(0, len(signals), batch_size):
         crops = strided_crops(prepare(signals[start : start + batch_size]), length, stride)
         b, c = crops.shape[:2]
-        logits = model(torch.from_numpy(crops.reshape(b * c, *crops.shape[2:])).to(device))
+        with autocast(device, amp):
+            logits = model(to_device(crops.reshape(b * c, *crops.shape[2:]), device))
         out.append(logits.reshape(b, c, -1).mean(dim=1).float().cpu().numpy())
     model.train(was_training)
     return np.concatenate(out).astype(np.float32)
@@ -143,8 +145,9 @@ def train_classifier(
         starts = crop_starts(total, train_x.shape[-1], crop, rng)
         mine = index[part]
         batch = take_rows(train_x, mine) if normalizer is None else normalizer(take_rows(train_x, mine))
-        x = torch.from_numpy(crops_at(batch, np.arange(len(mine)), starts[part], crop)).to(device)
-        loss = F.binary_cross_entropy_with_logits(model(x), targets[mine].to(device))
+        x = to_device(crops_at(batch, np.arange(len(mine)), starts[part], crop), device)
+        with autocast(device, config.amp):
+            loss = F.binary_cross_entropy_with_logits(model(x).float(), to_device(targets[mine], device))
         optimizer.zero_grad(set_to_none=True)
         (loss * weight).backward()
         distributed.average_gradients(trainable)
@@ -156,7 +159,8 @@ def train_classifier(
         if done % config.eval_every == 0 or done == config.steps:
             auc = float("nan")
             if main:  # rank 0 scores the validation set and tells the others
-                logits = crop_averaged_logits(model, val_x, crop, stride, config.eval_batch_size, device, normalizer)
+                logits = crop_averaged_logits(model, val_x, crop, stride, config.eval_batch_size, device, normalizer,
+                                              config.amp)
                 auc, _ = macro_auroc(val_y, logits)  # AUROC ranks, so logits score like probabilities
             auc = distributed.agree(auc)
             if np.isnan(auc) or auc > best_auc:  # NaN: no usable validation label, keep the latest

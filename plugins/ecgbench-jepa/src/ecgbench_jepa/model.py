@@ -199,6 +199,7 @@ class JEPAClassifier:
                 samples_per(self.config.crop_stride_s, self.fs, "crop_stride_s"),
                 self.config.eval_batch_size,
                 self.ctx.device,
+                amp=self.config.amp,
             )
         return torch.sigmoid(torch.from_numpy(logits)).numpy().astype(np.float32)
 

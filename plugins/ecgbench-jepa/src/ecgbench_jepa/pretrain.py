@@ -23,6 +23,7 @@ from ecgbench import Progress as ProgressBar
 from ecgbench.data.streaming import RecordRows, take_rows
 from ecgbench.errors import DataError
 from ecgbench.nn import distributed
+from ecgbench.nn.devices import autocast, to_device
 from ecgbench.nn.vit import ViTEncoder, gather_tokens
 from ecgbench_jepa.config import JEPAConfig
 from ecgbench_jepa.masking import sample_batch_masks
@@ -178,7 +179,7 @@ def pretrain_encoder(
         rows = next(batches)  # the global batch's draws on every rank; this rank reads its share
         starts = crop_starts(len(rows), signals.shape[-1], window, rng)
         batch = normalizer(take_rows(signals, rows[part]))
-        x = torch.from_numpy(crops_at(batch, np.arange(len(batch)), starts[part], window)).to(device)
+        x = to_device(crops_at(batch, np.arange(len(batch)), starts[part], window), device)
         masks = sample_batch_masks(
             len(rows),
             n_patches,
@@ -188,9 +189,10 @@ def pretrain_encoder(
             rng=rng,
             sampler=config.mask_sampler,
         )
-        context = torch.from_numpy(masks.context[part]).to(device)
-        target = torch.from_numpy(masks.target[part]).to(device)
-        loss, spread = model.loss(x, context, target)
+        context = to_device(masks.context[part], device)
+        target = to_device(masks.target[part], device)
+        with autocast(device, config.amp):
+            loss, spread = model.loss(x, context, target)
         optimizer.zero_grad(set_to_none=True)
         (loss * weight).backward()
         distributed.average_gradients(trained)

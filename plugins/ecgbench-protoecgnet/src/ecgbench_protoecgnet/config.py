@@ -94,6 +94,11 @@ class ProtoECGNetConfig(BaseModel):
         description="torch intra-op threads while fitting and predicting (0 = torch's default); "
         "restored afterwards. On a shared 2-core machine one thread avoids OpenMP contention",
     )
+    amp: bool = Field(
+        False,
+        description="bfloat16 autocast on CUDA (ignored on the CPU) for the training steps; the prototype "
+        "similarities stay in float32",
+    )
 
     # explanations
     explain_top_k: int = Field(3, description="prototypes listed per predicted statement")

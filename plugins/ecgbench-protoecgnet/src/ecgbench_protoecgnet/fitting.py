@@ -12,6 +12,7 @@ from torch import nn
 
 from ecgbench.context import RunContext
 from ecgbench.metrics.classification import macro_auroc
+from ecgbench.nn.devices import to_device
 from ecgbench_protoecgnet.config import ProtoECGNetConfig
 from ecgbench_protoecgnet.losses import (
     LossWeights,
@@ -31,10 +32,7 @@ def batched(
     fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, batch_size: int, device: str
 ) -> torch.Tensor:
     """Apply ``fn`` to ``x`` (``float32[n, 12, T]``) in batches; results concatenated on ``device``."""
-    parts = [
-        fn(torch.from_numpy(x[lo : lo + batch_size]).to(device))
-        for lo in range(0, len(x), batch_size)
-    ]
+    parts = [fn(to_device(x[lo : lo + batch_size], device)) for lo in range(0, len(x), batch_size)]
     return torch.cat(parts)
 
 
@@ -69,7 +67,7 @@ class _Trainer:
         log = run_stage(
             name, owner, params, step, validate, y_val, n,
             patience=self.cfg.patience, weight_decay=self.cfg.weight_decay, batch_size=self.cfg.batch_size,
-            rng=self.ctx.rng(f"protoecgnet/{name}"), ctx=self.ctx, **kw,
+            rng=self.ctx.rng(f"protoecgnet/{name}"), ctx=self.ctx, amp=self.cfg.amp, **kw,
         )  # fmt: skip
         self.logs.append(log)
 
@@ -89,7 +87,7 @@ class _Trainer:
         identity = branch.prototypes.identity
 
         def xb(ix: np.ndarray) -> torch.Tensor:
-            return torch.from_numpy(xtr[np.sort(ix)]).to(dev)
+            return to_device(xtr[np.sort(ix)], dev)
 
         def yb(ix: np.ndarray) -> torch.Tensor:
             return self._tensor(ytr[np.sort(ix)])

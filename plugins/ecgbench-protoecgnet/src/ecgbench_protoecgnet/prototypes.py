@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ecgbench.nn.devices import float32
+
 LOG_EPSILON = 1e-4
 
 
@@ -65,12 +67,15 @@ class PrototypeLayer(nn.Module):
         return z.unfold(2, self.length, 1).permute(0, 2, 1, 3)
 
     def window_similarities(self, z: torch.Tensor) -> torch.Tensor:
-        """``float32[B, P, n_windows]``: similarity of every prototype to every window."""
-        w = self.windows(z).flatten(2)
-        cos = torch.einsum(
-            "bwk,pk->bpw", F.normalize(w, dim=-1), F.normalize(self.prototypes.flatten(1), dim=-1)
-        )
-        return similarity_from_cosine(cos, self.similarity)
+        """``float32[B, P, n_windows]``: similarity of every prototype to every window, in float32
+        also under bfloat16 autocast (the log similarity cannot tell nearby prototypes apart in
+        bfloat16)."""
+        with float32(z.device):
+            w = self.windows(z.float()).flatten(2)
+            cos = torch.einsum(
+                "bwk,pk->bpw", F.normalize(w, dim=-1), F.normalize(self.prototypes.flatten(1), dim=-1)
+            )
+            return similarity_from_cosine(cos, self.similarity)
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(similarity float32[B, P], best window int64[B, P])``."""

@@ -14,7 +14,7 @@ from torch import nn
 
 from ecgbench.context import RunContext
 from ecgbench.metrics.classification import macro_auroc
-from ecgbench.nn import distributed
+from ecgbench.nn import devices, distributed
 
 
 @dataclass
@@ -69,11 +69,13 @@ def run_stage(
     rng: np.random.Generator,
     ctx: RunContext,
     train_mode: Callable[[], None],
+    amp: bool = False,
 ) -> StageLog:
     """Train ``params`` for up to ``epochs``; keep the state of ``owner`` with the best
     validation macro AUROC (the starting state counts as epoch 0, so a stage never ends below
     where it began; ties and NaN fall back to the later state), stop after ``patience`` epochs
-    without improvement, and restore the best state.
+    without improvement, and restore the best state. With ``amp`` the steps run under bfloat16
+    autocast on CUDA.
 
     ``step(batch_indices)`` returns the batch loss and its named terms (detached tensors);
     ``validate()`` returns the validation probabilities ``[n_val, C]``; ``train_mode()`` sets
@@ -92,6 +94,7 @@ def run_stage(
     distributed.check_batch(min(batch_size, n_train), f"protoecgnet {name}")
     distributed.note_batch("protoecgnet", batch_size)
     main = distributed.is_main()
+    device = params[0].device
     optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     start_score = distributed.agree(macro_auroc(y_val, validate())[0] if main else float("nan"))
@@ -111,13 +114,14 @@ def run_stage(
             mine, kept = batch[part], (part.stop - part.start) / len(batch)
             optimizer.zero_grad(set_to_none=True)
             if len(mine):  # a rank without records in the last, short batch adds zero gradients
-                loss, parts = step(mine)
+                with devices.autocast(device, amp):
+                    loss, parts = step(mine)
                 (loss * distributed.share_weight(len(batch), part)).backward()
                 losses.append(loss.detach() * kept)
                 for k, v in parts.items():
                     terms[k] = terms.get(k, 0.0) + v.double() * kept
             else:
-                losses.append(torch.zeros((), device=params[0].device))
+                losses.append(torch.zeros((), device=device))
             distributed.average_gradients(params)
             optimizer.step()
             distributed.broadcast_module(owner, buffers_only=True)  # BatchNorm statistics: rank 0's
