@@ -428,6 +428,8 @@ def _execute(request: RunRequest, r: _Resolved) -> RunOutcome | None:
     except TrainingShareDone:
         return None
     except Exception as exc:  # the record must say how the run failed, whatever failed
+        if not main:
+            raise  # a rank other than 0 writes nothing: it fails, and the launcher stops the run
         errors.append(
             RunError(
                 stage=stage,

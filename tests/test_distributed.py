@@ -145,3 +145,41 @@ def test_a_batch_smaller_than_the_number_of_processes_is_refused(monkeypatch):
     monkeypatch.setattr(distributed, "world", lambda: World(0, 4, 0, "gloo"))
     with pytest.raises(distributed.ConfigError, match="batch_size 3 .* at least 4"):
         distributed.check_batch(3, "denoiser")
+
+
+@pytest.fixture
+def second_rank(monkeypatch):
+    """This process as rank 1 of 2 (the process group itself stubbed: nothing here communicates)."""
+    from contextlib import nullcontext
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setattr(distributed, "start", lambda device: World(1, 2, 1, "gloo"))
+    monkeypatch.setattr(distributed, "stop", lambda: None)
+    monkeypatch.setattr(distributed, "main_first", nullcontext)
+
+
+def test_a_rank_other_than_0_trains_and_writes_nothing(second_rank, fake_cli, tmp_path, monkeypatch):
+    from ecgbench.runner import RunRequest, execute
+    from ecgbench.testing.dummies import DummyClassifier
+
+    fitted = []
+    original = DummyClassifier.fit
+    monkeypatch.setattr(DummyClassifier, "fit", lambda self, train, val: fitted.append(len(train)) or original(self, train, val))
+    outcome = execute(RunRequest(task="classify-71-labels", model="dummy-clf", sets=["data.n_records=60"],
+                                 results=tmp_path / "results", quiet=True), fake_cli)
+    assert outcome is None and fitted and not (tmp_path / "results").exists()
+
+
+def test_a_failing_rank_other_than_0_raises_instead_of_writing_a_record(second_rank, fake_cli, tmp_path, monkeypatch):
+    from ecgbench.runner import RunRequest, execute
+    from ecgbench.testing.dummies import DummyClassifier
+
+    def fail(self, train, val):
+        raise RuntimeError("out of memory on rank 1")
+
+    monkeypatch.setattr(DummyClassifier, "fit", fail)
+    with pytest.raises(RuntimeError, match="rank 1"):
+        execute(RunRequest(task="classify-71-labels", model="dummy-clf", sets=["data.n_records=60"],
+                           results=tmp_path / "results", quiet=True), fake_cli)
+    assert not (tmp_path / "results").exists()
