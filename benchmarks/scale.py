@@ -85,7 +85,7 @@ def measured(argv: list[str], env: dict, kill_above_gib: float) -> dict:
 def environment(source: Path, cache: Path) -> dict:
     paths = [str(source), *(str(source / p) for p in PLUGIN_SOURCES)]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "ECGBENCH_CACHE": str(cache),
-            "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+            "ECGBENCH_LOAD_PLUGINS": "baselines", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 
 
 def export(n: int, fs: int, work: Path) -> tuple[Path, float | None]:
