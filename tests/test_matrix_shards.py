@@ -61,6 +61,13 @@ def test_a_shard_is_every_nth_entry_of_the_file():
     assert [e["model"] for e in devtools.shard_entries(entries(7), (2, 3))] == ["m1", "m4"]
 
 
+def test_an_entry_evaluating_another_entrys_weights_runs_in_that_entrys_shard():
+    matrix = [{"model": "a", "id": "trained"}, {"model": "b"}, {"model": "c", "weights_of": "trained"},
+              {"model": "d"}, {"model": "e", "weights_of": "trained"}]
+    parts = [[e["model"] for e in devtools.shard_entries(matrix, (i, 3))] for i in (1, 2, 3)]
+    assert parts == [["a", "c", "e"], ["b"], ["d"]]
+
+
 @pytest.mark.parametrize("text", ["0/3", "4/3", "3", "a/b", "1/0", "-1/2"])
 def test_a_malformed_shard_is_a_usage_error(text):
     with pytest.raises(ConfigError, match="--shard"):
