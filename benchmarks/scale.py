@@ -86,7 +86,8 @@ def measured(argv: list[str], env: dict, kill_above_gib: float) -> dict:
 
 def environment(source: Path, cache: Path) -> dict:
     paths = [str(source), *(str(source / p) for p in PLUGIN_SOURCES)]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "ECGBENCH_CACHE": str(cache),
+    # PYTHONSAFEPATH: `python -c` and `-m` would put the working directory (maybe another tree) first
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "PYTHONSAFEPATH": "1", "ECGBENCH_CACHE": str(cache),
             "ECGBENCH_LOAD_PLUGINS": "baselines", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 
 
