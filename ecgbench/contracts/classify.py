@@ -25,7 +25,7 @@ class Classifier(Protocol):
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """``x``: ``float32[n, 12, T]`` in mV at the training rate -> ``float32[n, 71]`` in [0, 1].
 
-        The task calls it on consecutive chunks of a split (64 MiB of signal: about 1,400
+        The task calls it on consecutive chunks of a split (16 MiB of signal: about 350
         records at 100 Hz), so a record's probabilities must depend on that record alone."""
         ...
 

@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
-#: Bytes of signal copied into memory at once by the chunked readers: 64 MiB, about 1,400
-#: records of 12 x 1,000 float32 samples (10 s at 100 Hz) or 280 at 500 Hz.
-CHUNK_BYTES = 64 << 20
+#: Bytes of signal copied into memory at once by the chunked readers: 16 MiB, about 350
+#: records of 12 x 1,000 float32 samples (10 s at 100 Hz) or 70 at 500 Hz; the consumers'
+#: temporaries (float64 copies, filtered signals) cost a chunk's size several times over.
+CHUNK_BYTES = 16 << 20
 _SHARED_MODES = frozenset({"r", "r+", "w+"})
 
 
@@ -167,14 +168,17 @@ class RecordRows:
         # ints and slices after the rows index as they would after a copy of the rows, and then
         # only the selected samples are read; an array among them must follow a copy
         direct = all(isinstance(k, int | np.integer | slice) for k in rest)
-        parts = []
+        out: np.ndarray | None = None
         for start in range(0, len(rows), step):
             part = rows[start: start + step]
-            picked = self.base[(part, *rest)] if direct else self.base[part][(slice(None), *rest)]
-            parts.append(np.array(picked))
+            picked = np.asarray(self.base[(part, *rest)] if direct else self.base[part][(slice(None), *rest)])
+            if out is None:  # the first chunk tells the selection's shape; the rest are copied in
+                out = np.empty((len(rows), *picked.shape[1:]), dtype=picked.dtype)
+            out[start: start + len(part)] = picked
             if is_mapped(self.base):
                 release(self.base, slice(int(part.min()), int(part.max()) + 1))
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        assert out is not None
+        return out
 
     def __getitem__(self, key: Any) -> np.ndarray:
         key = key if isinstance(key, tuple) else (key,)
