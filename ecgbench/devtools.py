@@ -7,10 +7,12 @@ is absent (said, not silent), then rebuilds ``leaderboards/``.
 
 An entry may name itself (``id = "flowecg-ci"``) and another may evaluate the weights that
 entry's latest completed run exported (``weights_of = "flowecg-ci"``: ``ecgbench run --weights``,
-no training), so that one training serves several sampling settings or datasets.
+no training), so that one training serves several sampling settings or datasets. An entry that
+only needs another to have run first (it reads what that run left in the cache) says
+``after = "more-phantom"``.
 
 ``--shard i/n`` runs the i-th of n deterministic parts of the file: the entries are taken in
-groups (an entry with the entries that evaluate its weights), and group k (from 0, in the order
+groups (an entry with the entries that evaluate its weights or run after it), and group k (from 0, in the order
 of the file) belongs to shard k mod n + 1, so n machines (a CI matrix, a SLURM array) given
 1/n .. n/n run every entry exactly once, an entry's weights are made on the machine that
 evaluates them, and the split depends only on the file. A shard writes records, not
@@ -104,11 +106,11 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def _group(entry: dict, by_id: dict[str, dict], position: int) -> str:
-    """The entry that trains what ``entry`` evaluates (following ``weights_of``), as a key."""
+    """The entry that ``entry`` depends on (following ``weights_of`` and ``after``), as a key."""
     seen = set()
-    while "weights_of" in entry and entry["weights_of"] in by_id and entry["weights_of"] not in seen:
-        seen.add(entry["weights_of"])
-        entry = by_id[entry["weights_of"]]
+    while (source := entry.get("weights_of", entry.get("after"))) in by_id and source not in seen:
+        seen.add(source)
+        entry = by_id[source]
     return f"id:{entry['id']}" if "id" in entry else f"position:{position}"
 
 

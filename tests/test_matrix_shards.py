@@ -68,6 +68,13 @@ def test_an_entry_evaluating_another_entrys_weights_runs_in_that_entrys_shard():
     assert parts == [["a", "c", "e"], ["b"], ["d"]]
 
 
+def test_an_entry_that_runs_after_another_runs_in_that_entrys_shard():
+    matrix = [{"model": "a"}, {"model": "b", "id": "pretrained"}, {"model": "c", "after": "pretrained"},
+              {"model": "d", "after": "pretrained"}, {"model": "e"}]
+    parts = [[e["model"] for e in devtools.shard_entries(matrix, (i, 2))] for i in (1, 2)]
+    assert parts == [["a", "e"], ["b", "c", "d"]]
+
+
 @pytest.mark.parametrize("text", ["0/3", "4/3", "3", "a/b", "1/0", "-1/2"])
 def test_a_malformed_shard_is_a_usage_error(text):
     with pytest.raises(ConfigError, match="--shard"):
@@ -120,7 +127,8 @@ def matrix_cli(monkeypatch):
 
 
 def tables(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    """Every file under ``folder`` (the Markdown tables, the site, the model cards) by relative path."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def test_three_shards_merged_give_the_unsharded_leaderboard_byte_for_byte(tmp_path, matrix_cli, capsys):
@@ -144,7 +152,12 @@ def test_three_shards_merged_give_the_unsharded_leaderboard_byte_for_byte(tmp_pa
     build(merged / "results", merged / "leaderboards")
 
     assert same == 0 and copied == sum(1 for p in (one / "results").rglob("*") if p.is_file())
-    assert tables(merged / "leaderboards") == tables(one / "leaderboards")
+    # Each run's own page shows that run's wall times and command line, which differ between two
+    # executions of an entry; every table, task page and model card must be identical.
+    merged_tables, one_tables = tables(merged / "leaderboards"), tables(one / "leaderboards")
+    assert {k for k in merged_tables if k.startswith("site/runs/")} == {k for k in one_tables if k.startswith("site/runs/")}
+    assert ({k: v for k, v in merged_tables.items() if not k.startswith("site/runs/")}
+            == {k: v for k, v in one_tables.items() if not k.startswith("site/runs/")})
     assert set(tables(one / "leaderboards")) >= {"classify-71-labels.md", "measure-intervals.md"}
     assert "| 3 |" in (one / "leaderboards" / "classify-71-labels.md").read_text()  # three seeds, three shards
     assert "SKIPPED classify-71-labels / not-installed" in capsys.readouterr().out
