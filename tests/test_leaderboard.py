@@ -158,6 +158,21 @@ def test_check_names_the_files_that_differ_from_a_rebuild(tmp_path):
     assert "site/tasks/measure-intervals.html" in differing
 
 
+def test_a_rebuild_removes_the_tables_and_plots_of_sections_that_are_gone_and_check_names_them(tmp_path):
+    results, out = tmp_path / "results", tmp_path / "lb"
+    write_record(make_record(run_id="r1", model="a"), results)
+    write_record(make_record(run_id="r2", model="b", task="measure-intervals", main=("qt_mae", 9.0, 8.0, 10.0),
+                             higher_is_better=False), results)
+    build(results, out)
+    stale_plot = out / "generate-nfe-frontier-phantom-ci-00000000.png"
+    stale_plot.write_bytes(b"an older fingerprint's plot")
+    assert check(results, out).differing == [stale_plot.name]
+    next(results.glob("measure-intervals/b/*.json")).unlink()
+    build(results, out)
+    assert not stale_plot.exists() and not list(out.glob("measure-intervals.*"))
+    assert (out / "classify-71-labels.md").exists() and check(results, out).ok
+
+
 def test_check_names_a_site_page_edited_by_hand(tmp_path):
     results, out = tmp_path / "results", tmp_path / "lb"
     write_record(make_record(run_id="r1", model="a"), results)
@@ -190,6 +205,17 @@ def test_the_markdown_table_keeps_the_headline_metrics_and_the_csv_keeps_everyth
     assert header == "| rank | model | macro_auroc | fmax | macro_auroc_form | n_test | run_id |"
     csv_header = (tmp_path / "lb" / "classify-71-labels.csv").read_text().splitlines()[0]
     assert all(name in csv_header for name in [*others, "plugin", "commit", "date"])
+
+
+def test_every_headline_metric_is_a_metric_its_task_reports():
+    from ecgbench.builtin import TASKS
+    from ecgbench.leaderboard import HEADLINE_METRICS
+    from ecgbench.metrics.classification import SUBSET_METRICS
+
+    reported = {task.name: {m.name for m in task.metrics} for task in TASKS}
+    reported["classify-71-labels"] |= set(SUBSET_METRICS.values())
+    for task, names in HEADLINE_METRICS.items():
+        assert set(names) <= reported[task], task
 
 
 def test_a_task_without_headline_metrics_shows_its_first_few(tmp_path):
