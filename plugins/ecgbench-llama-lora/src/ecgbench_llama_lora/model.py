@@ -37,6 +37,7 @@ from ecgbench.data.qa_types import ImageQASet
 from ecgbench.errors import ConfigError
 from ecgbench.nn import distributed
 from ecgbench.nn.checkpoints import training_key
+from ecgbench.nn.pretrained_folder import checked_pretrained_folder
 from ecgbench.nn.threads import torch_threads
 from ecgbench_llama_lora.config import LlamaLoraConfig
 from ecgbench_llama_lora.targets import lora_target_modules
@@ -61,19 +62,8 @@ def _dtype(config: LlamaLoraConfig, device: str) -> torch.dtype:
 
 
 def _checked_model_path(model_path: str) -> Path:
-    path = Path(model_path).expanduser()
-    if not path.is_dir():
-        raise ConfigError(
-            f"model_path {str(path)!r} is not a folder. Pass the local folder of a Mllama checkpoint, e.g. "
-            "--set model_path=/path/to/Llama-3.2-11B-Vision-Instruct (weights are never downloaded)."
-        )
-    config_file = path / "config.json"
-    if not config_file.is_file():
-        raise ConfigError(f"model_path {str(path)!r} has no config.json: it is not a transformers checkpoint folder")
-    model_type = json.loads(config_file.read_text()).get("model_type")
-    if model_type != "mllama":
-        raise ConfigError(f"model_path {str(path)!r} holds a {model_type!r} model; llama-lora needs a 'mllama' one")
-    return path
+    return checked_pretrained_folder(model_path, "model_path", ("mllama",), "a Mllama checkpoint (llama-lora)",
+                                     "/path/to/Llama-3.2-11B-Vision-Instruct")
 
 
 def load_base(config: LlamaLoraConfig, device: str, seed: int) -> tuple[MllamaForConditionalGeneration, ProcessorMixin, bool]:
@@ -91,7 +81,7 @@ def load_base(config: LlamaLoraConfig, device: str, seed: int) -> tuple[MllamaFo
     path = _checked_model_path(config.model_path)
     processor = AutoProcessor.from_pretrained(path, local_files_only=True)
     model = MllamaForConditionalGeneration.from_pretrained(
-        path, local_files_only=True, dtype=dtype, device_map={"": device}
+        path, local_files_only=True, use_safetensors=True, dtype=dtype, device_map={"": device}
     )
     return model, processor, False
 

@@ -13,7 +13,6 @@ tokenizer trained on the training reports (``tokenizers``).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
@@ -27,7 +26,7 @@ from transformers import (
     RobertaModel,
 )
 
-from ecgbench.errors import ConfigError
+from ecgbench.nn.pretrained_folder import checked_pretrained_folder
 from ecgbench_more.config import MoreConfig
 
 #: RoBERTa's special tokens, in the order that gives them RoBERTa's ids (0..4).
@@ -82,27 +81,9 @@ def random_roberta(config: MoreConfig, vocab_size: int) -> RobertaModel:
 
 def checked_text_model_path(text_model_path: str) -> Path:
     """The folder, after checking it holds a RoBERTa-family checkpoint in safetensors."""
-    path = Path(text_model_path).expanduser()
-    if not path.is_dir():
-        raise ConfigError(
-            f"text_model_path {str(path)!r} is not a folder. Pass the local folder of a RoBERTa-family checkpoint, "
-            "e.g. --set text_model_path=/path/to/RoBERTa-base-PM-M3-hf (weights are never downloaded)."
-        )
-    config_file = path / "config.json"
-    if not config_file.is_file():
-        raise ConfigError(f"text_model_path {str(path)!r} has no config.json: it is not a transformers checkpoint folder")
-    model_type = json.loads(config_file.read_text()).get("model_type")
-    if model_type not in ROBERTA_FAMILY:
-        raise ConfigError(
-            f"text_model_path {str(path)!r} holds a {model_type!r} model; MoRE's text encoder is RoBERTa-family "
-            f"({', '.join(ROBERTA_FAMILY)})"
-        )
-    if not any(path.glob("*.safetensors")):
-        raise ConfigError(
-            f"text_model_path {str(path)!r} holds no *.safetensors weights; only safetensors are loaded (never pickle). "
-            "Convert once: AutoModel.from_pretrained(folder).save_pretrained(folder, safe_serialization=True)"
-        )
-    return path
+    return checked_pretrained_folder(text_model_path, "text_model_path", ROBERTA_FAMILY,
+                                     "a RoBERTa-family checkpoint (MoRE's text encoder)",
+                                     "/path/to/RoBERTa-base-PM-M3-hf")
 
 
 def load_pretrained(text_model_path: str) -> tuple[nn.Module, PreTrainedTokenizerFast]:
