@@ -406,10 +406,27 @@ def _built_here(out: Path) -> set[Path]:
     return {p for p in out.glob("*") if p.is_file() and p.suffix in (*TABLE_SUFFIXES, PLOT_SUFFIX)}
 
 
+def _written_by_a_rebuild(path: Path) -> bool:
+    """Whether ``path`` is a table or plot an earlier rebuild wrote: a plot by its name, a table by
+    the header of its task's Markdown file. Anything else in the folder is the user's."""
+    from ecgbench.leaderboard_plots import NFE_FRONTIER_PREFIX
+
+    if path.suffix == PLOT_SUFFIX:
+        return path.name.startswith(NFE_FRONTIER_PREFIX)
+    markdown = path.with_suffix(".md")
+    try:
+        with markdown.open(encoding="utf-8") as f:
+            return f.readline().rstrip("\n") == HEADER
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def _remove_stale(out: Path, written: list[Path]) -> None:
-    """Delete the tables and plots a previous rebuild wrote that this one did not (a section whose
-    records are gone, a plot of an older dataset fingerprint), so ``out`` holds this rebuild only."""
-    for path in _built_here(out) - set(written):
+    """Delete the tables and plots an earlier rebuild wrote that this one did not (a section whose
+    records are gone, a plot of an older dataset fingerprint), so ``out`` holds this rebuild only;
+    files a rebuild did not write are never touched."""
+    stale = [path for path in _built_here(out) - set(written) if _written_by_a_rebuild(path)]
+    for path in stale:
         path.unlink()
 
 

@@ -9,6 +9,10 @@ import numpy as np
 FRONTIER_METRICS = ("mmd", "dtw", "wasserstein", "spectral_similarity", "seconds_per_record")
 
 
+#: The start of every plot file name written here, so that a rebuild recognises its own old plots.
+NFE_FRONTIER_PREFIX = "generate-nfe-frontier-"
+
+
 def nfe_frontier_png(sections: list, out: Path) -> list[Path]:
     """One PNG per generate section with several NFE values: each metric against NFE, per model,
     with bootstrap CIs and the real-vs-real floor as a dashed line."""
@@ -48,7 +52,7 @@ def nfe_frontier_png(sections: list, out: Path) -> list[Path]:
         axes[0].legend(fontsize=8)
         fig.suptitle(f"generate — quality/cost frontier ({section.title})", fontsize=10)
         fig.tight_layout()
-        path = out / f"generate-nfe-frontier-{section.dataset}-{section.budget}-{section.fingerprint[:8]}.png"
+        path = out / f"{NFE_FRONTIER_PREFIX}{section.dataset}-{section.budget}-{section.fingerprint[:8]}.png"
         fig.savefig(path, dpi=90, metadata={"Software": None})
         plt.close(fig)
         written.append(path)

@@ -173,6 +173,18 @@ def test_a_rebuild_removes_the_tables_and_plots_of_sections_that_are_gone_and_ch
     assert (out / "classify-71-labels.md").exists() and check(results, out).ok
 
 
+def test_a_rebuild_never_deletes_files_it_did_not_write(tmp_path):
+    results, out = tmp_path / "results", tmp_path / "lb"
+    write_record(make_record(run_id="r1", model="a"), results)
+    out.mkdir()
+    notes = {out / "notes.md": "my notes\n", out / "figure.png": "a figure", out / "data.csv": "a,b\n",
+             out / "config.json": "{}"}
+    for path, text in notes.items():
+        path.write_text(text)
+    build(results, out)
+    assert all(path.read_text() == text for path, text in notes.items())
+
+
 def test_check_names_a_site_page_edited_by_hand(tmp_path):
     results, out = tmp_path / "results", tmp_path / "lb"
     write_record(make_record(run_id="r1", model="a"), results)
