@@ -10,13 +10,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+import generator_fixtures  # noqa: E402
+
 from ecgbench.context import RunContext  # noqa: E402
-from ecgbench.data.dataset import ECGDataset, empty_meta  # noqa: E402
-from ecgbench.data.leads import twelve_from_independent  # noqa: E402
 from ecgbench.nn import distributed  # noqa: E402
 from ecgbench.nn.distributed import BatchDraws, World  # noqa: E402
 from ecgbench.nn.generator_config import BackboneGeneratorConfig  # noqa: E402
-from ecgbench.nn.generator_training import BackboneGenerator  # noqa: E402
 from ecgbench.testing.distributed import run_in_processes  # noqa: E402
 
 #: Two blocks, an average of the weights, a checkpoint every 3 steps: every part of the loop.
@@ -24,38 +23,12 @@ TINY = dict(n_blocks=2, channels=4, s4_state=8, step_embed_dim=8, step_hidden_di
             n_iters=7, lr=1e-2, checkpoint_every=3, sample_batch_size=3, normalise="global_std", ema_decay=0.5)
 
 
-def records(n: int = 16, length: int = 32) -> ECGDataset:
-    rng = np.random.default_rng(0)
-    t = np.arange(length) / length
-    x8 = np.sin(2 * np.pi * (rng.uniform(1, 3, (n, 8, 1)) * t + rng.uniform(0, 1, (n, 8, 1))))
-    return ECGDataset(
-        name="synthetic", signals=twelve_from_independent(0.5 * x8).astype(np.float32), fs=100.0,
-        record_ids=np.array([f"rec{i}" for i in range(n)]), labels=(rng.uniform(size=(n, 71)) < 0.1).astype(np.uint8),
-        folds=np.ones(n, dtype=int), meta=empty_meta(n),
-    )
+class Denoiser(generator_fixtures.Denoiser):
+    """With a random time per record and stronger noise: a loss with per-record random draws, like
+    the real generators."""
 
-
-class Denoiser(BackboneGenerator):
-    """Reconstruct noised records: a loss with per-record random draws, like the real generators."""
-
-    name = "denoiser"
-    fail_at_call: int | None = None
-
-    def training_loss(self, net, x0, labels, draws):
-        self.calls = getattr(self, "calls", 0) + 1
-        if self.fail_at_call == self.calls:
-            raise KeyboardInterrupt("simulated interruption")
-        time = draws.rand()
-        return torch.mean((net(x0 + 0.3 * draws.randn(*x0.shape[1:]), time, labels) - x0) ** 2)
-
-    def sampling_steps(self, steps):
-        return 1
-
-    def evaluations(self, steps):
-        return steps
-
-    def sample_batch(self, noise, labels, steps, generator, desc):
-        return self.net(noise, torch.zeros(len(noise)), labels)
+    noise_scale = 0.3
+    random_time = True
 
 
 def train(batch_size: int, cache: str, fail_at_call: int | None = None) -> dict[str, np.ndarray]:
@@ -64,7 +37,7 @@ def train(batch_size: int, cache: str, fail_at_call: int | None = None) -> dict[
     ctx = RunContext(seed=5, cache_dir=Path(cache), artifacts_dir=Path(cache), quiet=True)
     model = Denoiser(BackboneGeneratorConfig(**TINY, batch_size=batch_size), ctx)
     model.fail_at_call = fail_at_call
-    model.fit(records())
+    model.fit(generator_fixtures.synthetic_dataset(16))
     written = sorted(p.name for p in Path(cache).rglob("*.safetensors"))
     return {"weights": {k: v.numpy().copy() for k, v in model.net.state_dict().items()},
             "curve": model.ctx.notes["loss_curve"], "written": written, "rank": distributed.world().rank,

@@ -7,13 +7,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from generator_fixtures import Denoiser, synthetic_dataset  # noqa: E402
+
 from ecgbench.context import RunContext  # noqa: E402
-from ecgbench.data.dataset import ECGDataset, empty_meta  # noqa: E402
-from ecgbench.data.leads import LEAD_INDEX, twelve_from_independent  # noqa: E402
+from ecgbench.data.leads import LEAD_INDEX  # noqa: E402
 from ecgbench.errors import DataError  # noqa: E402
 from ecgbench.nn.generator_config import BackboneGeneratorConfig  # noqa: E402
 from ecgbench.nn.generator_training import (  # noqa: E402
-    BackboneGenerator,
     WeightAverage,
     condition_labels,
     prepare_training_data,
@@ -23,49 +23,6 @@ from ecgbench.nn.generator_training import (  # noqa: E402
 
 TINY = dict(n_blocks=1, channels=4, s4_state=8, step_embed_dim=8, step_hidden_dim=8, label_embed_dim=4,
             n_iters=6, batch_size=4, lr=1e-2, checkpoint_every=2, sample_batch_size=3, normalise="global_std")
-
-
-def synthetic_dataset(n: int = 12, length: int = 32, seed: int = 0) -> ECGDataset:
-    """Records whose limb leads obey Einthoven/Goldberger exactly, with random multi-hot labels."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(length) / length
-    x8 = np.sin(2 * np.pi * (rng.uniform(1, 3, (n, 8, 1)) * t + rng.uniform(0, 1, (n, 8, 1))))
-    labels = (rng.uniform(size=(n, 71)) < 0.1).astype(np.uint8)
-    return ECGDataset(
-        name="synthetic",
-        signals=twelve_from_independent(0.5 * x8).astype(np.float32),
-        fs=100.0,
-        record_ids=np.array([f"rec{i}" for i in range(n)]),
-        labels=labels,
-        folds=np.ones(n, dtype=int),
-        meta=empty_meta(n),
-    )
-
-
-class Denoiser(BackboneGenerator):
-    """A minimal objective: reconstruct lightly noised records; sampling applies the network ``steps`` times."""
-
-    name = "denoiser"
-    fail_at_call: int | None = None
-
-    def training_loss(self, net, x0, labels, draws):
-        self.calls = getattr(self, "calls", 0) + 1
-        if self.fail_at_call == self.calls:
-            raise KeyboardInterrupt("simulated interruption")
-        zero = torch.zeros(len(x0), device=x0.device)
-        return torch.mean((net(x0 + 0.1 * draws.randn(*x0.shape[1:]), zero, labels) - x0) ** 2)
-
-    def sampling_steps(self, steps):
-        return 2 if steps is None else steps
-
-    def evaluations(self, steps):
-        return steps
-
-    def sample_batch(self, noise, labels, steps, generator, progress):
-        x = noise
-        for _ in progress(range(steps)):
-            x = self.net(x, torch.zeros(len(x)), labels)
-        return x
 
 
 def _model(tmp_path, quiet: bool = True, **overrides) -> Denoiser:
