@@ -26,17 +26,10 @@ def cache_dir(tmp_path, monkeypatch):
 def fake_cli(monkeypatch):
     """The command line sees one fake plugin: `dummy-clf` (classify-71-labels) and
     `dummy-gen` (generate), the dummy models of ecgbench.testing."""
-    from fake_plugins import entry_point, model_spec, plugin_module
+    from fake_plugins import cli_with_fake_plugin, model_spec
 
-    from ecgbench import cli
-    from ecgbench.registry import Registry
-
-    monkeypatch.delenv("ECGBENCH_LOAD_PLUGINS", raising=False)
-    module = plugin_module(
-        "fakes",
+    return cli_with_fake_plugin(
+        monkeypatch,
         model_spec("dummy-clf", task="classify-71-labels", factory="ecgbench.testing.dummies:create_classifier"),
         model_spec("dummy-gen", task="generate", factory="ecgbench.testing.dummies:create_generator"),
     )
-    registry = Registry(entry_points=[entry_point("fakes", module)])
-    monkeypatch.setattr(cli, "_registry", lambda: registry)
-    return registry

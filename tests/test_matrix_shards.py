@@ -8,12 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from fake_plugins import entry_point, model_spec, plugin_module
+from fake_plugins import cli_with_fake_plugin, model_spec
 
 from ecgbench import cli, devtools, runner
 from ecgbench.errors import ConfigError
 from ecgbench.leaderboard import build
-from ecgbench.registry import Registry
 
 SMALL_MATRIX = """
 [[run]]
@@ -97,14 +96,11 @@ def test_merging_refuses_a_file_that_differs_and_copies_nothing(tmp_path):
 def matrix_cli(monkeypatch):
     """The dummy models as the installed plugins, run in-process with run ids and clocks that
     depend only on the command line, so that two executions of one entry write equal records."""
-    monkeypatch.delenv("ECGBENCH_LOAD_PLUGINS", raising=False)
-    module = plugin_module(
-        "fakes",
+    registry = cli_with_fake_plugin(
+        monkeypatch,
         model_spec("dummy-clf", task="classify-71-labels", factory="ecgbench.testing.dummies:create_classifier"),
         model_spec("dummy-measure", task="measure-intervals", factory="ecgbench.testing.dummies:create_measurer"),
     )
-    registry = Registry(entry_points=[entry_point("fakes", module)])
-    monkeypatch.setattr(cli, "_registry", lambda: registry)
     current: list[str] = []
 
     def run_id() -> str:

@@ -26,6 +26,18 @@ def failing_entry_point(name: str, exc: Exception) -> _EntryPoint:
     return _EntryPoint(name, f"{name}:plugin", f"ecgbench-{name}", "1.0", load)
 
 
+def cli_with_fake_plugin(monkeypatch, *specs: ModelSpec):
+    """Make the command line see one plugin, ``fakes``, with ``specs`` (and nothing installed);
+    the registry it uses."""
+    from ecgbench import cli
+    from ecgbench.registry import Registry
+
+    monkeypatch.delenv("ECGBENCH_LOAD_PLUGINS", raising=False)
+    registry = Registry(entry_points=[entry_point("fakes", plugin_module("fakes", *specs))])
+    monkeypatch.setattr(cli, "_registry", lambda: registry)
+    return registry
+
+
 def plugin_module(name: str, *specs: ModelSpec, raise_after: int | None = None) -> types.ModuleType:
     """A plugin module registering `specs`; with raise_after=k it raises after k registrations."""
     module = types.ModuleType(name)
